@@ -1,0 +1,183 @@
+"""The `candidate` the tests see: module-level names, remote objects, the driver, last_call.
+
+`Candidate` talks to a worker process (the judged path); `InProcessCandidate` imports the
+submission into the test process (development only: no isolation, no memory figures).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from judge_harness.codec import Record
+from judge_harness.remote import _CURRENT, CallStats, JudgeAbort, Worker
+from judge_harness.schema import Verdict
+
+
+class _Namespace:
+    def __init__(self, invoke: Callable[[str, tuple, dict], Any]) -> None:
+        self._invoke = invoke
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self._invoke(name, args, kwargs)
+
+
+class Candidate:
+    """Proxy to the submission in a worker; restarts the worker after a crash or a timeout."""
+
+    def __init__(self, start_worker: Callable[[], Worker]) -> None:
+        self._start_worker = start_worker
+        self._worker: Worker | None = None
+        self.deadline = math.inf
+        self.last_call = CallStats()
+        self.peak_bytes = 0
+        self.driver = _Namespace(lambda name, args, kwargs: self.invoke("driver", name, args, kwargs))
+
+    def worker(self) -> Worker:
+        if self._worker is None or not self._worker.alive():
+            if self._worker is not None:
+                self._worker.close()
+            self._worker = self._start_worker()
+            ready = self._worker.ready
+            if ready.get("op") != "ready":
+                raise JudgeAbort(Verdict.COMPILATION_ERROR, describe_import_failure(ready))
+        return self._worker
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.invoke("module", name, args, kwargs)
+
+    def invoke(self, target: str, name: str, args: tuple, kwargs: dict, worker: Worker | None = None) -> Any:
+        current = self.worker()
+        if worker is not None and worker is not current:
+            raise JudgeAbort(Verdict.RUNTIME_ERROR, "an object created before the worker restarted was used")
+        deadline = self.deadline
+        try:
+            return current.call(target, name, args, kwargs, deadline)
+        finally:
+            self.last_call = current.last_call
+            self.peak_bytes = max(self.peak_bytes, current.last_call.peak_bytes)
+
+    def take_output(self) -> str:
+        return self._worker.pump.take() if self._worker is not None else ""
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def __enter__(self) -> Candidate:
+        _CURRENT.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _CURRENT.remove(self)
+
+
+def describe_import_failure(message: dict[str, Any]) -> str:
+    if message.get("type") == "MissingEntryPoint":
+        missing = ", ".join(message.get("missing", []))
+        return f"the submission does not define {missing} (required entry points)"
+    line = message.get("line")
+    where = f" at line {line}" if line else ""
+    return f"the submission failed to import{where}: {message.get('type')}: {message.get('message')}"
+
+
+# -- in-process (development) -----------------------------------------------------------------
+
+
+class InProcessCandidate:
+    """Same surface as `Candidate`, calling the module directly. Not isolated; for authoring tests."""
+
+    def __init__(self, module: ModuleType, driver: ModuleType | None, dataclass_names: list[str]) -> None:
+        self._module = module
+        self._dataclasses = set(dataclass_names)
+        self.deadline = math.inf
+        self.last_call = CallStats()
+        self.peak_bytes = 0
+        self.driver = _Namespace(lambda name, args, kwargs: self._run(getattr(driver, name), (module, *args), kwargs))
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self._run(getattr(self._module, name), args, kwargs)
+
+    def _run(self, function: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        from judge_harness.remote import CandidateError
+
+        started = time.monotonic()
+        try:
+            value = function(*self._inward(args), **self._inward(kwargs))
+        except Exception as exc:
+            raise CandidateError(type(exc).__name__, str(exc)) from exc
+        finally:
+            self.last_call = CallStats()
+            self.last_call.seconds = time.monotonic() - started
+        return self._outward(value)
+
+    def _inward(self, value: Any) -> Any:
+        if isinstance(value, Record):
+            cls = getattr(self._module, value.type_name)
+            return cls(**{k: self._inward(v) for k, v in value.fields.items()})
+        if isinstance(value, _LocalObject):
+            return value._obj
+        if isinstance(value, list):
+            return [self._inward(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._inward(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._inward(v) for k, v in value.items()}
+        return value
+
+    def _outward(self, value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            fields = {f.name: self._outward(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            return Record(type(value).__name__, **fields)
+        if isinstance(value, list):
+            return [self._outward(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._outward(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._outward(v) for k, v in value.items()}
+        if value is None or isinstance(value, (bool, int, float, str, bytes)) or type(value).__name__ == "Tensor":
+            return value
+        return _LocalObject(self, value)
+
+    def take_output(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> InProcessCandidate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class _LocalObject:
+    def __init__(self, owner: InProcessCandidate, obj: Any) -> None:
+        self._owner = owner
+        self._obj = obj
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call("__call__", *args, **kwargs)
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._owner._run(getattr(self._obj, method), args, kwargs)
+
+    def len(self) -> int:
+        return self.call("__len__")

@@ -1,0 +1,118 @@
+"""The pytest plugin the checker loads: the `candidate` fixture and per-test verdicts.
+
+It reports through objects, not by parsing pytest's output: each test's outcome becomes a
+`TestResult` in `JudgePlugin.results`, in file order.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import pytest
+
+from judge_harness import checks
+from judge_harness.remote import CandidateError, JudgeAbort
+from judge_harness.schema import MESSAGE_BYTES, TestResult, Verdict
+
+HYPOTHESIS_PROFILE = "judge"
+
+
+def register_hypothesis_profile() -> None:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        HYPOTHESIS_PROFILE,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        print_blob=False,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    )
+    settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def classify(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[Verdict, str]:
+    exc = excinfo.value
+    notes = "\n".join(getattr(exc, "__notes__", []) or [])
+    if isinstance(exc, JudgeAbort):
+        return exc.verdict, exc.message
+    if isinstance(exc, CandidateError):
+        if exc.is_memory_error:
+            return Verdict.MEMORY_LIMIT_EXCEEDED, f"the submission ran out of memory: {exc}"
+        tail = exc.traceback.strip().splitlines()[-6:] if exc.traceback else []
+        detail = "\n".join(tail)
+        return Verdict.RUNTIME_ERROR, f"the submission raised {exc}" + (f"\n{detail}" if detail else "") + (f"\n{notes}" if notes else "")
+    if isinstance(exc, AssertionError):
+        return Verdict.WRONG_ANSWER, (str(exc) or "assertion failed") + (f"\n{notes}" if notes else "")
+    if type(exc).__module__.startswith("hypothesis"):
+        return Verdict.INTERNAL_ERROR, f"test generation failed: {type(exc).__name__}: {exc}"
+    # The test's own code tripped over what the submission returned (wrong type, missing field).
+    return Verdict.WRONG_ANSWER, f"the result could not be checked: {type(exc).__name__}: {exc}" + (f"\n{notes}" if notes else "")
+
+
+class JudgePlugin:
+    def __init__(self, candidate: Any, *, test_timeout_s: float, tolerances: dict[str, tuple[float, float]]) -> None:
+        self._candidate = candidate
+        self.test_timeout_s = test_timeout_s
+        self.results: list[TestResult] = []
+        self.collection_errors: list[str] = []
+        self._started: dict[str, float] = {}
+        checks.TOLERANCES.clear()
+        checks.TOLERANCES.update(tolerances)
+
+    @pytest.fixture
+    def candidate(self) -> Any:
+        self._candidate.deadline = time.monotonic() + self.test_timeout_s if self.test_timeout_s else math.inf
+        self._candidate.peak_bytes = 0
+        with self._candidate:
+            yield self._candidate
+        self._candidate.deadline = math.inf
+
+    @pytest.fixture
+    def tolerances(self) -> dict[str, tuple[float, float]]:
+        return dict(checks.TOLERANCES)
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        register_hypothesis_profile()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(str(report.longrepr)[-MESSAGE_BYTES:])
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self._started[nodeid] = time.monotonic()
+        self._candidate.take_output()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "call" or (call.when == "setup" and report.failed) or (call.when == "teardown" and report.failed):
+            if call.when == "call":
+                verdict, message = (Verdict.ACCEPTED, "") if call.excinfo is None else classify(call.excinfo)
+            elif call.excinfo is not None and isinstance(call.excinfo.value, JudgeAbort):
+                verdict, message = classify(call.excinfo)
+            else:
+                verdict, message = Verdict.INTERNAL_ERROR, f"test {call.when} failed: {call.excinfo.exconly() if call.excinfo else ''}"
+            if report.skipped:
+                return
+            self._record(item.nodeid, verdict, message)
+
+    def _record(self, nodeid: str, verdict: Verdict, message: str) -> None:
+        existing = [r for r in self.results if r.id == nodeid]
+        if existing:  # a teardown failure after the call was recorded: keep the worse one
+            if verdict is Verdict.ACCEPTED:
+                return
+            self.results.remove(existing[0])
+        self.results.append(
+            TestResult(
+                id=nodeid,
+                verdict=verdict,
+                duration_s=round(time.monotonic() - self._started.get(nodeid, time.monotonic()), 4),
+                message=message[:MESSAGE_BYTES],
+                output=self._candidate.take_output(),
+                peak_bytes=int(self._candidate.peak_bytes),
+            )
+        )

@@ -1,0 +1,320 @@
+"""Checker side of the boundary: the worker process, the `candidate` proxy and remote objects.
+
+The checker starts the worker, sends calls, runs the callbacks the worker asks for, and
+watches it from outside: a deadline per test, its resident memory (VmRSS polled, VmHWM read
+after each call) and the size of its output. Anything that goes wrong on the worker's side
+becomes a `JudgeAbort` carrying the verdict, or a `CandidateError` for an exception the
+submission raised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from judge_harness.codec import CodecError, Decoder, Encoder, Handle, read_message, write_message
+from judge_harness.schema import OUTPUT_CAPTURE_BYTES, OUTPUT_LIMIT_BYTES, Verdict
+
+POLL_S = 0.005  # memory poll period while a call runs
+MEMORY_ERROR_MARKERS = ("MemoryError", "not enough memory", "can't allocate memory", "Cannot allocate memory")
+
+
+class JudgeAbort(BaseException):
+    """Ends the current test with a verdict. BaseException, so hypothesis does not shrink on it."""
+
+    def __init__(self, verdict: Verdict, message: str) -> None:
+        super().__init__(message)
+        self.verdict = verdict
+        self.message = message
+
+
+class CandidateError(Exception):
+    """An exception the submission raised inside the worker."""
+
+    def __init__(self, type_name: str, message: str, traceback: str = "") -> None:
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name
+        self.message = message
+        self.traceback = traceback
+
+    @property
+    def is_memory_error(self) -> bool:
+        text = f"{self.type_name}: {self.message}"
+        return any(marker in text for marker in MEMORY_ERROR_MARKERS)
+
+
+class CallStats:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.peak_bytes = 0
+
+
+def _read_status(pid: int) -> dict[str, int]:
+    values = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    key, value = line.split(":", 1)
+                    values[key] = int(value.split()[0]) * 1024
+    except OSError:
+        pass
+    return values
+
+
+class OutputPump(threading.Thread):
+    """Drains the worker's stdout+stderr: keeps a capped window, counts the total."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(daemon=True)
+        self.fd = fd
+        self.total = 0
+        self.window = bytearray()
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            with self.lock:
+                self.total += len(chunk)
+                room = OUTPUT_CAPTURE_BYTES - len(self.window)
+                if room > 0:
+                    self.window += chunk[:room]
+        os.close(self.fd)
+
+    def take(self) -> str:
+        with self.lock:
+            text = self.window.decode("utf-8", "replace")
+            self.window.clear()
+        return text
+
+
+class Worker:
+    """One worker process. `spec` is what the worker needs; `limits` bounds it."""
+
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        *,
+        memory_bytes: int,
+        start_timeout_s: float,
+        env: dict[str, str],
+        cwd: str,
+        preexec: Callable[[], None] | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        self.spec = spec
+        self.memory_bytes = memory_bytes
+        self.callbacks: dict[int, Callable[..., Any]] = {}
+        self.last_call = CallStats()
+        self.output_total_before = 0
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        out_r, out_w = os.pipe()
+        harness_root = str(Path(__file__).resolve().parent.parent)
+        env = dict(env, PYTHONPATH=harness_root, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [python, "-m", "judge_harness.worker", json.dumps(spec), str(to_worker_r), str(from_worker_w)],
+            stdin=subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=out_w,
+            pass_fds=(to_worker_r, from_worker_w),
+            env=env,
+            cwd=cwd,
+            preexec_fn=preexec,
+            start_new_session=True,
+        )
+        for fd in (to_worker_r, from_worker_w, out_w):
+            os.close(fd)
+        self.wfile = os.fdopen(to_worker_w, "wb")
+        self.rfd = from_worker_r
+        self.rfile = os.fdopen(from_worker_r, "rb", buffering=0)
+        self.pump = OutputPump(out_r)
+        self.pump.start()
+        self.killed_by_judge = False
+        self.max_rss = 0
+        self.ready = self._wait_ready(time.monotonic() + start_timeout_s)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def _wait_ready(self, deadline: float) -> dict[str, Any]:
+        message, _ = self._receive(deadline, during="import")
+        return message
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        self.killed_by_judge = True
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.process.kill()
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        for f in (self.wfile, self.rfile):
+            try:
+                f.close()
+            except OSError:
+                pass
+        self.pump.join(timeout=1)
+
+    def close(self) -> None:
+        self.kill()
+
+    # -- receiving, with the deadline, memory and output watched -------------------------
+    def _receive(self, deadline: float, during: str) -> tuple[dict[str, Any], list[bytes]]:
+        pid = self.process.pid
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                raise JudgeAbort(Verdict.TIME_LIMIT_EXCEEDED, f"time limit exceeded during {during}")
+            ready, _, _ = select.select([self.rfd], [], [], min(POLL_S, remaining))
+            rss = _read_status(pid).get("VmRSS", 0)
+            self.max_rss = max(self.max_rss, rss)
+            if rss > self.memory_bytes:
+                self.kill()
+                raise JudgeAbort(
+                    Verdict.MEMORY_LIMIT_EXCEEDED,
+                    f"memory limit exceeded during {during}: resident {rss / 2**20:.0f} MiB > limit {self.memory_bytes / 2**20:.0f} MiB",
+                )
+            if self.pump.total > OUTPUT_LIMIT_BYTES:
+                self.kill()
+                raise JudgeAbort(
+                    Verdict.OUTPUT_LIMIT_EXCEEDED,
+                    f"output limit exceeded during {during}: more than {OUTPUT_LIMIT_BYTES // 2**20} MiB written",
+                )
+            if ready:
+                try:
+                    return read_message(self.rfile)
+                except (EOFError, CodecError, ValueError, OSError) as exc:
+                    raise self._death(during, exc) from None
+
+    def _death(self, during: str, exc: BaseException) -> JudgeAbort:
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.kill()
+        if isinstance(exc, CodecError) or (code is None):
+            return JudgeAbort(Verdict.RUNTIME_ERROR, f"the submission corrupted the judge channel during {during}")
+        if code == -signal.SIGKILL and self.max_rss > 0.8 * self.memory_bytes:
+            return JudgeAbort(Verdict.MEMORY_LIMIT_EXCEEDED, f"killed for memory during {during}")
+        if code == -signal.SIGKILL:
+            return JudgeAbort(Verdict.MEMORY_LIMIT_EXCEEDED, f"worker was killed (SIGKILL, likely out of memory) during {during}")
+        if code < 0:
+            name = signal.Signals(-code).name
+            return JudgeAbort(Verdict.RUNTIME_ERROR, f"the submission crashed with {name} during {during}")
+        return JudgeAbort(Verdict.RUNTIME_ERROR, f"the submission exited (code {code}) during {during}")
+
+    # -- calls ----------------------------------------------------------------------------
+    def register_callback(self, value: Any) -> Handle:
+        if isinstance(value, RemoteObject):
+            return value._handle
+        if callable(value):
+            self.callbacks[id(value)] = value
+            return Handle("callback", id(value), type(value).__name__)
+        raise CodecError(f"cannot send a {type(value).__name__} to the submission")
+
+    def call(self, target: str, name: str, args: tuple, kwargs: dict, deadline: float) -> Any:
+        encoder = Encoder(self.register_callback)
+        payload = encoder.encode([list(args), kwargs])
+        rss_before = _read_status(self.process.pid).get("VmRSS", 0)
+        try:
+            with open(f"/proc/{self.process.pid}/clear_refs", "w") as f:
+                f.write("5")  # reset VmHWM to the current RSS
+        except OSError:
+            pass
+        self.max_rss = rss_before
+        started = time.monotonic()
+        try:
+            write_message(self.wfile, {"op": "call", "target": target, "name": name, "payload": payload}, encoder.buffers)
+        except (BrokenPipeError, OSError) as exc:
+            raise self._death(f"call to {name}", exc) from None
+        try:
+            while True:
+                message, buffers = self._receive(deadline, during=f"call to {name}")
+                op = message.get("op")
+                if op == "callback":
+                    self._serve_callback(message, buffers)
+                    continue
+                if op == "result":
+                    return Decoder(buffers, make_handle=self._make_handle).decode(message["payload"])
+                if op == "error":
+                    raise CandidateError(str(message.get("type")), str(message.get("message")), str(message.get("traceback", "")))
+                raise JudgeAbort(Verdict.RUNTIME_ERROR, f"unexpected message from the worker during call to {name}")
+        finally:
+            hwm = _read_status(self.process.pid).get("VmHWM", 0) if self.alive() else 0
+            self.last_call = CallStats()
+            self.last_call.seconds = time.monotonic() - started
+            self.last_call.peak_bytes = max(0, max(hwm, self.max_rss) - rss_before)
+
+    def _serve_callback(self, message: dict[str, Any], buffers: list[bytes]) -> None:
+        function = self.callbacks.get(int(message["id"]))
+        try:
+            if function is None:
+                raise ValueError("unknown callback")
+            args, kwargs = Decoder(buffers, make_handle=self._make_handle).decode(message["payload"])
+            value = function(*args, **kwargs)
+            encoder = Encoder(self.register_callback)
+            tree = encoder.encode(value)
+            reply, out = {"op": "callback_result", "payload": tree}, encoder.buffers
+        except CodecError as exc:
+            reply, out = {"op": "callback_error", "type": "TypeError", "message": str(exc)}, []
+        except Exception as exc:  # the test's callback raised: the submission sees it as an error
+            reply, out = {"op": "callback_error", "type": type(exc).__name__, "message": str(exc)}, []
+        write_message(self.wfile, reply, out)
+
+    def _make_handle(self, handle: Handle) -> Any:
+        return RemoteObject(self, handle)
+
+
+class RemoteObject:
+    """A live object in the worker. Attribute access gives a method proxy; `call` reaches dunders."""
+
+    def __init__(self, worker: Worker, handle: Handle) -> None:
+        object.__setattr__(self, "_worker", worker)
+        object.__setattr__(self, "_handle", handle)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call("__call__", *args, **kwargs)
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return _current_candidate().invoke(str(self._handle.id), method, args, kwargs, worker=self._worker)
+
+    def len(self) -> int:
+        return self.call("__len__")
+
+    def __repr__(self) -> str:
+        return f"<remote {self._handle.type_name}>"
+
+
+_CURRENT: list[Any] = []
+
+
+def _current_candidate() -> Any:
+    if not _CURRENT:
+        raise RuntimeError("no candidate is active")
+    return _CURRENT[-1]

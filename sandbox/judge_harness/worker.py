@@ -1,0 +1,196 @@
+"""The worker: the only process that imports the submission.
+
+It serves calls from the checker over two pipe fds (given on the command line) and never
+sees test sources, expected values or the reference. Its stdout/stderr are captured by the
+checker; the protocol runs on separate fds so a print cannot corrupt it.
+
+    python -m judge_harness.worker SPEC_JSON READ_FD WRITE_FD
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import io
+import json
+import os
+import sys
+import traceback
+import types
+from types import ModuleType
+from typing import Any
+
+from judge_harness.codec import Decoder, Encoder, Handle, read_message, write_message
+
+FORBIDDEN_MESSAGE = "{path} is not available to submissions for this problem"
+
+
+def block_forbidden(paths: list[str]) -> None:
+    """Replace each dotted path (module.attr...) with a function that raises."""
+    for path in paths:
+        parts = path.split(".")
+        owner: Any = None
+        for i in range(len(parts) - 1, 0, -1):
+            try:
+                owner = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            for attr in parts[i:-1]:
+                owner = getattr(owner, attr, None)
+                if owner is None:
+                    break
+            break
+        if owner is None or not hasattr(owner, parts[-1]):
+            continue
+
+        def blocked(*args: Any, _path: str = path, **kwargs: Any) -> Any:
+            raise RuntimeError(FORBIDDEN_MESSAGE.format(path=_path))
+
+        try:
+            setattr(owner, parts[-1], blocked)
+        except (AttributeError, TypeError):
+            pass
+
+
+def load_module(path: str, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Worker:
+    def __init__(self, spec: dict[str, Any], rfile: io.BufferedReader, wfile: io.BufferedWriter) -> None:
+        self.spec = spec
+        self.rfile = rfile
+        self.wfile = wfile
+        self.objects: dict[int, Any] = {}
+        self.module: ModuleType | None = None
+        self.driver: ModuleType | None = None
+
+    # -- values ------------------------------------------------------------------------
+    def register(self, value: Any) -> Handle:
+        self.objects[id(value)] = value
+        plain = isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType))
+        return Handle("callable" if plain else "object", id(value), type(value).__name__)
+
+    def encode(self, value: Any) -> tuple[Any, list[bytes]]:
+        encoder = Encoder(self.register)
+        tree = encoder.encode(value)
+        return tree, encoder.buffers
+
+    def make_record(self, name: str, fields: dict[str, Any]) -> Any:
+        cls = getattr(self.module, name, None) if name in self.spec.get("dataclasses", []) else None
+        if cls is None or not dataclasses.is_dataclass(cls):
+            raise TypeError(f"the submission must define a dataclass named {name}")
+        return cls(**fields)
+
+    def make_handle(self, handle: Handle) -> Any:
+        if handle.kind == "callback":
+            return lambda *args, **kwargs: self.callback(handle.id, args, kwargs)
+        try:
+            return self.objects[handle.id]
+        except KeyError:
+            raise ValueError("unknown object handle") from None
+
+    def decode(self, tree: Any, buffers: list[bytes]) -> Any:
+        return Decoder(buffers, self.make_record, self.make_handle).decode(tree)
+
+    # -- protocol ----------------------------------------------------------------------
+    def send(self, message: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        write_message(self.wfile, message, buffers or [])
+
+    def callback(self, callback_id: int, args: tuple, kwargs: dict) -> Any:
+        tree, buffers = self.encode([list(args), kwargs])
+        self.send({"op": "callback", "id": callback_id, "payload": tree}, buffers)
+        message, buffers = read_message(self.rfile)
+        if message["op"] == "callback_result":
+            return self.decode(message["payload"], buffers)
+        raise RuntimeError(f"callback raised {message.get('type')}: {message.get('message')}")
+
+    def target(self, message: dict[str, Any]) -> Any:
+        target = message["target"]
+        if target == "module":
+            return getattr(self.module, message["name"])
+        if target == "driver":
+            if self.driver is None:
+                raise RuntimeError("this problem has no driver")
+            function = getattr(self.driver, message["name"])
+            return lambda *args, **kwargs: function(self.module, *args, **kwargs)
+        return getattr(self.objects[int(target)], message["name"])
+
+    def serve(self) -> None:
+        while True:
+            try:
+                message, buffers = read_message(self.rfile)
+            except EOFError:
+                return
+            op = message.get("op")
+            if op == "release":
+                self.objects.pop(int(message["id"]), None)
+                continue
+            if op != "call":
+                continue
+            try:
+                function = self.target(message)
+                args, kwargs = self.decode(message["payload"], buffers)
+                value = function(*args, **kwargs)
+                tree, out_buffers = self.encode(value)
+            except Exception as exc:  # the submission's exception goes back as data
+                tb = traceback.format_exception(exc)
+                self.send(
+                    {"op": "error", "type": type(exc).__name__, "message": str(exc)[:2000], "traceback": "".join(tb)[-4000:]}
+                )
+                continue
+            self.send({"op": "result", "payload": tree}, out_buffers)
+
+    def start(self) -> None:
+        block_forbidden(self.spec.get("forbidden", []))
+        try:
+            self.module = load_module(self.spec["submission"], self.spec["module_name"])
+            missing = [name for name in self.spec.get("entry_points", []) if not hasattr(self.module, name)]
+            if self.spec.get("driver"):
+                self.driver = load_module(self.spec["driver"], "_judge_driver")
+        except BaseException as exc:
+            self.send(_import_failure(exc, self.spec["submission"]))
+            return
+        if missing:
+            self.send({"op": "import_error", "type": "MissingEntryPoint", "missing": missing, "message": ""})
+            return
+        self.send({"op": "ready"})
+        self.serve()
+
+
+def _import_failure(exc: BaseException, path: str) -> dict[str, Any]:
+    line = None
+    if isinstance(exc, SyntaxError):
+        line = exc.lineno
+    else:
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if frame.filename == path:
+                line = frame.lineno
+    return {
+        "op": "import_error",
+        "type": type(exc).__name__,
+        "message": str(exc)[:2000],
+        "line": line,
+        "traceback": "".join(traceback.format_exception(exc))[-4000:],
+    }
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    rfile = os.fdopen(int(sys.argv[2]), "rb")
+    wfile = os.fdopen(int(sys.argv[3]), "wb")
+    sys.stdin = open(os.devnull)
+    Worker(spec, rfile, wfile).start()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
