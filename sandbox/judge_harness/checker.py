@@ -16,12 +16,11 @@ import hmac
 import json
 import os
 import resource
-import signal
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+from judge_harness.remote import reap_descendants
 from judge_harness.schema import RunResult, Verdict, worst
 
 PR_SET_DUMPABLE = 4
@@ -62,35 +61,6 @@ def worker_preexec(spec: dict[str, Any]):  # noqa: ANN201 - returns a zero-argum
     return preexec
 
 
-def reap_descendants() -> None:
-    """Kill every process left below the checker (daemons re-parent to it: it is a subreaper)."""
-    me = os.getpid()
-    for _ in range(5):
-        children = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == me:
-                children.append(int(entry.name))
-        if not children:
-            return
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        for pid in children:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-
-
 def sign(document: dict[str, Any], key: bytes) -> str:
     body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     return hmac.new(key, body, hashlib.sha256).hexdigest()
@@ -110,6 +80,7 @@ def run(spec: dict[str, Any]) -> RunResult:
         "dataclasses": spec.get("dataclasses", []),
         "forbidden": spec.get("forbidden", []),
         "driver": spec.get("driver"),
+        "preload": spec.get("preload", ["torch"]),
     }
     memory_bytes = int(spec["memory_bytes"])
     worker_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": spec["worker_cwd"], "TMPDIR": spec["worker_cwd"]}

@@ -71,6 +71,36 @@ def _read_status(pid: int) -> dict[str, int]:
     return values
 
 
+def reap_descendants() -> None:
+    """Kill every process left below the checker (daemons re-parent to it: it is a subreaper)."""
+    me = os.getpid()
+    for _ in range(5):
+        children = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == me:
+                children.append(int(entry.name))
+        if not children:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+
 class OutputPump(threading.Thread):
     """Drains the worker's stdout+stderr: keeps a capped window, counts the total."""
 
@@ -136,7 +166,6 @@ class Worker:
             env=env,
             cwd=cwd,
             preexec_fn=preexec,
-            start_new_session=True,
         )
         for fd in (to_worker_r, from_worker_w, out_w):
             os.close(fd)
@@ -160,14 +189,11 @@ class Worker:
     def kill(self) -> None:
         self.killed_by_judge = True
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
             self.process.kill()
         except ProcessLookupError:
             pass
         self.process.wait()
+        reap_descendants()  # what the worker spawned re-parents to the checker (a subreaper)
         for f in (self.wfile, self.rfile):
             try:
                 f.close()

@@ -1,0 +1,40 @@
+"""Execution backends: `local` (subprocesses on the host) and `docker` (the sandbox).
+
+A backend has a `name` and `execute(job) -> Execution`; `select(name)` resolves
+`auto` to docker when an engine answers, else local with a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+BACKENDS = ("auto", "docker", "local")
+LOCAL_WARNING = "warning: no Docker engine answered; using the local backend, which is not a security boundary"
+
+
+class BackendError(RuntimeError):
+    """The backend cannot run at all (no engine, no image): a judge/sandbox error, exit 3."""
+
+
+def select(name: str, warn: Callable[[str], None] = lambda message: None) -> Any:
+    from judge.backends.local import LocalBackend
+
+    if name == "local":
+        return LocalBackend()
+    if name in ("docker", "auto"):
+        try:
+            from judge.backends.docker import DockerBackend
+        except ImportError as exc:
+            if name == "docker":
+                raise BackendError(f"the docker backend is unavailable: {exc}") from None
+            warn(LOCAL_WARNING)
+            return LocalBackend()
+        if name == "docker":
+            return DockerBackend.connect()
+        backend = DockerBackend.try_connect()
+        if backend is None:
+            warn(LOCAL_WARNING)
+            return LocalBackend()
+        return backend
+    raise BackendError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")

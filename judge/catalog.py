@@ -1,0 +1,237 @@
+"""Finds, loads and validates problems, once, in one place.
+
+Problems live in `problems/` of this repository and in every folder named on
+`JUDGE_PROBLEMS_PATH` (os.pathsep-separated). A broken problem is reported as
+`<file>: <field>: <what is wrong>`; the others still load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from judge_harness.schema import Verdict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROBLEMS_DIR = REPO_ROOT / "problems"
+SOLUTIONS_DIR = REPO_ROOT / "solutions_ref"
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DIFFICULTIES = ("easy", "medium", "hard")
+REQUIRED_FILES = ("statement.md", "stub.py", "test_public.py", "test_hidden.py")
+KNOWN_DTYPES = ("float64", "float32", "float16", "bfloat16")
+
+
+class ProblemError(ValueError):
+    """A problem folder that does not follow the format: names the file and field at fault."""
+
+    def __init__(self, path: Path, field: str, message: str) -> None:
+        super().__init__(f"{path}: {field}: {message}")
+        self.path = path
+        self.field = field
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    test_timeout_s: float
+    suite_wall_s: float
+    memory_mb: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    slug: str
+    path: Path
+    title: str
+    difficulty: str
+    tags: tuple[str, ...]
+    entry_points: tuple[str, ...]
+    dataclasses: tuple[str, ...]
+    estimated_minutes: int
+    forbidden: tuple[str, ...]
+    preload: tuple[str, ...]
+    limits: Limits
+    tolerances: dict[str, tuple[float, float]]
+    wrong_solutions: dict[str, Verdict]
+
+    @property
+    def module_name(self) -> str:
+        return self.slug.replace("-", "_")
+
+    @property
+    def statement(self) -> str:
+        return (self.path / "statement.md").read_text()
+
+    @property
+    def stub(self) -> Path:
+        return self.path / "stub.py"
+
+    @property
+    def driver(self) -> Path | None:
+        path = self.path / "driver.py"
+        return path if path.exists() else None
+
+    @property
+    def reference(self) -> Path:
+        """`reference.py` in the problem folder (private problems) or solutions_ref/<module>.py."""
+        local = self.path / "reference.py"
+        return local if local.exists() else SOLUTIONS_DIR / f"{self.module_name}.py"
+
+    def test_file(self, suite: str) -> Path:
+        return self.path / f"test_{suite}.py"
+
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for file in sorted(self.path.rglob("*")):
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(file.relative_to(self.path).as_posix().encode() + b"\0")
+                digest.update(file.read_bytes() + b"\0")
+        return "sha256:" + digest.hexdigest()
+
+
+def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...], path: Path, what: str) -> Any:
+    if key not in data:
+        raise ProblemError(path, key, f"missing; expected {what}")
+    value = data[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ProblemError(path, key, f"expected {what}, got {value!r}")
+    return value
+
+
+def _string_list(data: dict[str, Any], key: str, path: Path, *, required: bool = True) -> tuple[str, ...]:
+    if key not in data and not required:
+        return ()
+    value = _require(data, key, list, path, "a list of strings")
+    if not all(isinstance(v, str) and v for v in value):
+        raise ProblemError(path, key, f"expected a list of non-empty strings, got {value!r}")
+    return tuple(value)
+
+
+def load_problem(folder: Path) -> Problem:
+    slug = folder.name
+    toml_path = folder / "problem.toml"
+    if not SLUG_RE.match(slug):
+        raise ProblemError(folder, "slug", f"folder name {slug!r} is not kebab-case (e.g. sliding-window-attention)")
+    if not toml_path.is_file():
+        raise ProblemError(toml_path, "problem.toml", "missing")
+    try:
+        data = tomllib.loads(toml_path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProblemError(toml_path, "problem.toml", f"not valid TOML: {exc}") from None
+    for name in REQUIRED_FILES:
+        if not (folder / name).is_file():
+            raise ProblemError(folder / name, name, "missing")
+
+    title = _require(data, "title", str, toml_path, "a string")
+    difficulty = _require(data, "difficulty", str, toml_path, f"one of {', '.join(DIFFICULTIES)}")
+    if difficulty not in DIFFICULTIES:
+        raise ProblemError(toml_path, "difficulty", f"expected one of {', '.join(DIFFICULTIES)}, got {difficulty!r}")
+    estimated = _require(data, "estimated_minutes", int, toml_path, "a positive integer")
+    if estimated <= 0:
+        raise ProblemError(toml_path, "estimated_minutes", f"expected a positive integer, got {estimated}")
+    entry_points = _string_list(data, "entry_points", toml_path)
+    if not entry_points:
+        raise ProblemError(toml_path, "entry_points", "expected at least one name")
+
+    limits_data = _require(data, "limits", dict, toml_path, "a [limits] table")
+    limits_path = toml_path
+    values = {}
+    for key, kind in (("test_timeout_s", (int, float)), ("suite_wall_s", (int, float)), ("memory_mb", int)):
+        value = _require(limits_data, key, kind, limits_path, "a positive number")
+        if value <= 0:
+            raise ProblemError(limits_path, f"limits.{key}", f"expected a positive number, got {value}")
+        values[key] = value
+    limits = Limits(float(values["test_timeout_s"]), float(values["suite_wall_s"]), int(values["memory_mb"]))
+
+    tolerances = {}
+    for dtype, tol in _require(data, "tolerances", dict, toml_path, "a [tolerances] table").items():
+        field = f"tolerances.{dtype}"
+        if dtype not in KNOWN_DTYPES:
+            raise ProblemError(toml_path, field, f"unknown dtype; expected one of {', '.join(KNOWN_DTYPES)}")
+        if not isinstance(tol, dict) or set(tol) != {"atol", "rtol"}:
+            raise ProblemError(toml_path, field, f"expected {{ atol = ..., rtol = ... }}, got {tol!r}")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in tol.values()):
+            raise ProblemError(toml_path, field, f"expected non-negative numbers, got {tol!r}")
+        tolerances[dtype] = (float(tol["atol"]), float(tol["rtol"]))
+
+    wrong = {}
+    for name, verdict in data.get("wrong_solutions", {}).items():
+        field = f"wrong_solutions.{name}"
+        if not (folder / "wrong" / name).is_file():
+            raise ProblemError(toml_path, field, f"no file wrong/{name}")
+        try:
+            wrong[name] = Verdict(verdict)
+        except ValueError:
+            raise ProblemError(toml_path, field, f"unknown verdict {verdict!r}; expected one of {[v.value for v in Verdict]}") from None
+        if wrong[name] is Verdict.ACCEPTED:
+            raise ProblemError(toml_path, field, "a wrong solution cannot expect Accepted")
+    if (folder / "wrong").is_dir():
+        for file in sorted((folder / "wrong").glob("*.py")):
+            if file.name not in wrong:
+                raise ProblemError(toml_path, "wrong_solutions", f"wrong/{file.name} has no expected verdict")
+
+    return Problem(
+        slug=slug,
+        path=folder,
+        title=title,
+        difficulty=difficulty,
+        tags=_string_list(data, "tags", toml_path),
+        entry_points=entry_points,
+        dataclasses=_string_list(data, "dataclasses", toml_path, required=False),
+        estimated_minutes=estimated,
+        forbidden=_string_list(data, "forbidden", toml_path, required=False),
+        preload=_string_list(data, "preload", toml_path, required=False) if "preload" in data else ("torch",),
+        limits=limits,
+        tolerances=tolerances,
+        wrong_solutions=wrong,
+    )
+
+
+@dataclasses.dataclass
+class Catalog:
+    problems: dict[str, Problem]
+    errors: list[ProblemError]
+
+    def get(self, slug: str) -> Problem:
+        if slug in self.problems:
+            return self.problems[slug]
+        broken = [e for e in self.errors if e.path.parts and slug in e.path.parts]
+        if broken:
+            raise LookupError(f"problem {slug!r} is broken: {broken[0]}")
+        close = difflib.get_close_matches(slug, list(self.problems), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known problems: {', '.join(sorted(self.problems))}"
+        raise LookupError(f"no problem {slug!r}{hint} (see `judge list`)")
+
+
+def problem_roots() -> list[Path]:
+    roots = [PROBLEMS_DIR]
+    for entry in os.environ.get("JUDGE_PROBLEMS_PATH", "").split(os.pathsep):
+        if entry:
+            roots.append(Path(entry).expanduser())
+    return roots
+
+
+def load_catalog(roots: list[Path] | None = None) -> Catalog:
+    problems: dict[str, Problem] = {}
+    errors: list[ProblemError] = []
+    for root in roots if roots is not None else problem_roots():
+        root = root.absolute()
+        if not root.is_dir():
+            errors.append(ProblemError(root, "JUDGE_PROBLEMS_PATH", "not a directory"))
+            continue
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+            try:
+                problem = load_problem(folder)
+            except ProblemError as exc:
+                errors.append(exc)
+                continue
+            if problem.slug in problems:
+                errors.append(ProblemError(folder, "slug", f"duplicate of {problems[problem.slug].path}"))
+                continue
+            problems[problem.slug] = problem
+    return Catalog(problems, errors)

@@ -1,0 +1,300 @@
+"""The `judge` command line. It parses and presents; the work happens in library modules."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from judge import __version__, runner
+from judge.backends import BACKENDS, BackendError, select
+from judge.catalog import DIFFICULTIES, Catalog, Problem, load_catalog
+from judge.present import colour, render_result, table
+from judge.staging import SubmissionError
+from judge_harness.schema import RunResult, Verdict
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_JUDGE_ERROR = 0, 1, 2, 3
+
+
+class UserError(click.ClickException):
+    """A mistake in what the user asked for: one line, exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class JudgeError(click.ClickException):
+    """The judge or its sandbox failed: exit 3."""
+
+    exit_code = EXIT_JUDGE_ERROR
+
+
+def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--json and --backend, shared by every command that judges or lists."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+    @click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default="auto",
+        envvar="JUDGE_BACKEND",
+        show_default=True,
+        help="Where submissions run: docker (sandbox), local (subprocesses), auto (docker if an engine answers).",
+    )
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2))
+
+
+def get_catalog() -> Catalog:
+    return load_catalog()
+
+
+def get_problem(slug: str) -> Problem:
+    try:
+        return get_catalog().get(slug)
+    except LookupError as exc:
+        raise UserError(str(exc)) from None
+
+
+def get_backend(name: str) -> Any:
+    try:
+        return select(name, warn=lambda message: click.echo(message, err=True))
+    except BackendError as exc:
+        raise JudgeError(str(exc)) from None
+
+
+def exit_code_for(verdict: Verdict) -> int:
+    if verdict is Verdict.ACCEPTED:
+        return EXIT_OK
+    if verdict is Verdict.INTERNAL_ERROR:
+        return EXIT_JUDGE_ERROR
+    return EXIT_REJECTED
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="judge")
+def cli() -> None:
+    """A terminal judge for senior AI-engineering interview questions.
+
+    \b
+    Examples:
+      judge list
+      judge show sliding-window-attention
+      judge test sliding-window-attention my_solution.py
+      judge submit sliding-window-attention my_solution.py
+      judge verify --jobs 2
+    """
+
+
+@cli.command("list")
+@click.option("--difficulty", type=click.Choice(DIFFICULTIES), help="Only problems of this difficulty.")
+@click.option("--tag", help="Only problems with this tag.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+def list_command(difficulty: str | None, tag: str | None, as_json: bool) -> None:
+    """List the problems.
+
+    \b
+    Example:
+      judge list --difficulty hard --tag attention
+    """
+    catalog = get_catalog()
+    problems = [
+        p
+        for p in catalog.problems.values()
+        if (difficulty is None or p.difficulty == difficulty) and (tag is None or tag in p.tags)
+    ]
+    if as_json:
+        emit_json(
+            {
+                "problems": [
+                    {
+                        "slug": p.slug,
+                        "title": p.title,
+                        "difficulty": p.difficulty,
+                        "tags": list(p.tags),
+                        "estimated_minutes": p.estimated_minutes,
+                    }
+                    for p in problems
+                ],
+                "errors": [str(e) for e in catalog.errors],
+            }
+        )
+        return
+    rows = [[p.slug, p.difficulty, f"{p.estimated_minutes} min", ", ".join(p.tags), p.title] for p in problems]
+    click.echo(table(rows, ["slug", "difficulty", "time", "tags", "title"]) if rows else "no problems match")
+    for error in catalog.errors:
+        click.echo(f"broken problem: {error}", err=True)
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print the metadata and statement as JSON.")
+def show(slug: str, as_json: bool) -> None:
+    """Show a problem's statement.
+
+    \b
+    Example:
+      judge show react-agent
+    """
+    problem = get_problem(slug)
+    if as_json:
+        emit_json(
+            {
+                "slug": problem.slug,
+                "title": problem.title,
+                "difficulty": problem.difficulty,
+                "tags": list(problem.tags),
+                "entry_points": list(problem.entry_points),
+                "estimated_minutes": problem.estimated_minutes,
+                "limits": {
+                    "test_timeout_s": problem.limits.test_timeout_s,
+                    "suite_wall_s": problem.limits.suite_wall_s,
+                    "memory_mb": problem.limits.memory_mb,
+                },
+                "tolerances": {k: {"atol": a, "rtol": r} for k, (a, r) in problem.tolerances.items()},
+                "forbidden": list(problem.forbidden),
+                "statement": problem.statement,
+            }
+        )
+        return
+    header = f"{problem.title}  [{problem.difficulty}, ~{problem.estimated_minutes} min, {', '.join(problem.tags)}]"
+    text = f"{header}\n\n{problem.statement}"
+    if sys.stdout.isatty():
+        click.echo_via_pager(text)
+    else:
+        click.echo(text)
+
+
+def judge_and_report(slug: str, file: Path, suite: str, as_json: bool, backend_name: str, verbose: bool) -> RunResult:
+    problem = get_problem(slug)
+    backend = get_backend(backend_name)
+    try:
+        result = runner.run(problem, file, suite, backend)
+    except SubmissionError as exc:
+        raise UserError(str(exc)) from None
+    except BackendError as exc:
+        raise JudgeError(str(exc)) from None
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        click.echo(render_result(result, verbose=verbose))
+    return result
+
+
+def _resolve_target(slug: str | None, file: Path | None) -> tuple[str, Path]:
+    if slug is None or file is None:
+        raise UserError("expected SLUG and FILE (e.g. `judge test sliding-window-attention solution.py`)")
+    return slug, file
+
+
+@cli.command()
+@click.argument("slug", required=False)
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@click.option("-v", "--verbose", is_flag=True, help="Show what the submission printed in failing tests.")
+@common_options
+def test(slug: str | None, file: Path | None, as_json: bool, backend: str, verbose: bool) -> None:
+    """Run the public tests (LeetCode's "Run").
+
+    \b
+    Example:
+      judge test sliding-window-attention solution.py
+    """
+    slug, file = _resolve_target(slug, file)
+    result = judge_and_report(slug, file, "public", as_json, backend, verbose)
+    sys.exit(exit_code_for(result.verdict))
+
+
+@cli.command()
+@click.argument("slug", required=False)
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@click.option("-v", "--verbose", is_flag=True, help="Show what the submission printed in failing tests.")
+@common_options
+def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, verbose: bool) -> None:
+    """Judge a submission on the hidden tests (LeetCode's "Submit").
+
+    \b
+    Example:
+      judge submit react-agent react_agent.py --json
+    """
+    slug, file = _resolve_target(slug, file)
+    result = judge_and_report(slug, file, "hidden", as_json, backend, verbose)
+    sys.exit(exit_code_for(result.verdict))
+
+
+@cli.command()
+@click.argument("slugs", nargs=-1)
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64), help="Runs side by side.")
+@common_options
+def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> None:
+    """Check every problem: reference Accepted, stub and known-wrong solutions rejected.
+
+    Exits 1 when any check fails or any problem's metadata is broken. This is what CI runs.
+
+    \b
+    Examples:
+      judge verify
+      judge verify sliding-window-attention --backend local --jobs 2
+    """
+    from judge.verify import verify as run_verify
+
+    catalog = get_catalog()
+    problems = [get_problem(slug) for slug in slugs] if slugs else list(catalog.problems.values())
+    broken = [] if slugs else [str(e) for e in catalog.errors]
+    chosen = get_backend(backend)
+    total = sum(3 + len(p.wrong_solutions) for p in problems)
+    done = [0]
+
+    def progress(check: Any) -> None:
+        done[0] += 1
+        if not as_json:
+            mark = click.style("ok", fg="green") if check.ok else click.style("FAIL", fg="red", bold=True)
+            click.echo(f"[{done[0]}/{total}] {mark} {check.problem} {check.label}: {check.actual} ({check.wall_s:.1f}s)", err=True)
+
+    try:
+        checks = run_verify(problems, chosen, jobs=jobs, progress=progress)
+    except BackendError as exc:
+        raise JudgeError(str(exc)) from None
+    failed = [c for c in checks if not c.ok]
+    if as_json:
+        emit_json(
+            {
+                "ok": not failed and not broken,
+                "backend": chosen.name,
+                "checks": [c.as_json() for c in checks],
+                "broken_problems": broken,
+            }
+        )
+    else:
+        rows = [
+            [
+                c.problem,
+                c.label,
+                c.expected,
+                colour(Verdict.ACCEPTED, c.actual) if c.ok else colour(Verdict.WRONG_ANSWER, c.actual or "?"),
+                "ok" if c.ok else "FAIL",
+            ]
+            for c in checks
+        ]
+        click.echo(table(rows, ["problem", "check", "expected", "got", ""]))
+        for c in failed:
+            click.echo(f"\nFAIL {c.problem} {c.label}: expected {c.expected}, got {c.actual}\n  {c.detail}")
+        for error in broken:
+            click.echo(f"\nbroken problem: {error}")
+        summary = f"{len(checks) - len(failed)}/{len(checks)} checks passed on the {chosen.name} backend"
+        click.echo("\n" + (click.style(summary, fg="green") if not failed and not broken else click.style(summary, fg="red")))
+    sys.exit(EXIT_OK if not failed and not broken else EXIT_REJECTED)
+
+
+def main() -> None:  # pragma: no cover - console entry alias
+    cli()

@@ -1,0 +1,126 @@
+"""A run: one submission x one problem x one suite -> one RunResult.
+
+The runner does the host-side checks, asks a backend to execute the checker, and turns
+what came back into a result: it verifies the checker's HMAC (a worker cannot forge a
+verdict without the key), and maps a wall-time kill or a missing result to a verdict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from judge import __version__
+from judge.catalog import Problem
+from judge.staging import Submission, read_submission
+from judge_harness.checker import sign
+from judge_harness.schema import RunResult, Verdict
+
+SUITES = ("public", "hidden")
+RESULT_STDOUT_LIMIT = 32 * 2**20  # what the host reads from the checker's result channel
+
+
+@dataclasses.dataclass
+class Execution:
+    """What a backend observed of one checker run."""
+
+    stdout: bytes
+    stderr_tail: str
+    exit_code: int | None
+    timed_out: bool = False
+    oom_killed: bool = False
+    stdout_overflow: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    problem: Problem
+    submission: Submission
+    suite: str
+    key: bytes
+
+
+def checker_spec(
+    job: Job, *, problem_dir: str, submission: str, driver: str | None, worker_cwd: str, **extra: Any
+) -> dict[str, Any]:
+    """The checker's stdin document; paths are as the checker sees them."""
+    problem = job.problem
+    return {
+        "problem": problem.slug,
+        "suite": job.suite,
+        "problem_dir": problem_dir,
+        "test_file": f"{problem_dir}/test_{job.suite}.py",
+        "submission": submission,
+        "module_name": problem.module_name,
+        "entry_points": list(problem.entry_points),
+        "dataclasses": list(problem.dataclasses),
+        "forbidden": list(problem.forbidden),
+        "preload": list(problem.preload),
+        "driver": driver,
+        "memory_bytes": problem.limits.memory_mb * 2**20,
+        "test_timeout_s": problem.limits.test_timeout_s,
+        "tolerances": {k: list(v) for k, v in problem.tolerances.items()},
+        "worker_cwd": worker_cwd,
+        "key": job.key.hex(),
+        **extra,
+    }
+
+
+def interpret(job: Job, execution: Execution) -> RunResult:
+    """Turn a backend's observation into a result, trusting only a correctly signed document."""
+    base = RunResult(verdict=Verdict.INTERNAL_ERROR, problem=job.problem.slug, suite=job.suite)
+    if execution.stdout_overflow:
+        base.verdict, base.message = Verdict.OUTPUT_LIMIT_EXCEEDED, "the run wrote more output than the judge reads"
+        return base
+    if execution.timed_out:
+        base.verdict = Verdict.TIME_LIMIT_EXCEEDED
+        base.message = f"the suite ran past its wall limit of {job.problem.limits.suite_wall_s:g} s"
+        return base
+    if execution.oom_killed:
+        base.verdict, base.message = Verdict.MEMORY_LIMIT_EXCEEDED, "the sandbox was killed for memory"
+        return base
+    lines = execution.stdout.decode("utf-8", "replace").strip().splitlines()
+    try:
+        envelope = json.loads(lines[-1])
+        document, signature = envelope["result"], envelope["signature"]
+    except (IndexError, ValueError, KeyError, TypeError):
+        base.message = f"the checker returned no result (exit {execution.exit_code}): {execution.stderr_tail[-500:]}"
+        return base
+    if not isinstance(signature, str) or not hmac.compare_digest(signature, sign(document, job.key)):
+        base.message = "the result's signature does not match: it was not written by the checker"
+        return base
+    try:
+        result = RunResult.from_json(document)
+    except (ValueError, KeyError, TypeError) as exc:
+        base.message = f"the checker's result is malformed: {exc}"
+        return base
+    if result.problem != job.problem.slug or result.suite != job.suite:
+        base.message = "the checker's result is for another run"
+        return base
+    return result
+
+
+def run(problem: Problem, submission: Path | Submission, suite: str, backend: Any) -> RunResult:
+    """Judge `submission` on `problem`'s `suite` tests with `backend`. Raises SubmissionError on bad input."""
+    if suite not in SUITES:
+        raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")
+    sub = submission if isinstance(submission, Submission) else read_submission(submission)
+    started = time.monotonic()
+    if sub.syntax_error:
+        result = RunResult(
+            verdict=Verdict.COMPILATION_ERROR, problem=problem.slug, suite=suite, message=f"syntax error at {sub.syntax_error}"
+        )
+    else:
+        job = Job(problem, sub, suite, secrets.token_bytes(32))
+        result = interpret(job, backend.execute(job))
+    result.wall_s = time.monotonic() - started
+    result.problem_hash = problem.content_hash()
+    result.submission_hash = sub.hash
+    result.judge_version = __version__
+    result.backend = backend.name
+    return result

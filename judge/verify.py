@@ -1,0 +1,128 @@
+"""`judge verify`: every problem is sound. CI runs this.
+
+For each problem: its metadata loads; the stub and the reference expose the same public
+names and signatures; the reference is Accepted on the public and hidden tests; the stub
+is rejected; every known-wrong solution gets exactly the verdict problem.toml declares.
+"""
+
+from __future__ import annotations
+
+import ast
+import concurrent.futures
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from judge import runner
+from judge.catalog import Problem
+from judge_harness.schema import RunResult, Verdict
+
+
+@dataclasses.dataclass
+class Check:
+    problem: str
+    label: str  # "reference (hidden)", "stub", "wrong/no_running_max.py", "interface"
+    expected: str  # a verdict name, "rejected" or "matches"
+    actual: str = ""
+    ok: bool = False
+    detail: str = ""
+    wall_s: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def public_interface(path: Path) -> dict[str, str]:
+    """Public top-level names -> signature text, methods as Class.method, read with ast (no import)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: dict[str, str] = {}
+
+    def signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+        returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+        return f"({ast.unparse(node.args)}){returns}"
+
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            found[node.name] = signature(node)
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            found[node.name] = "class(" + ", ".join(ast.unparse(b) for b in node.bases) + ")"
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+                    not item.name.startswith("_") or item.name in ("__init__", "__len__", "__call__")
+                ):
+                    found[f"{node.name}.{item.name}"] = signature(item)
+                elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                    found[f"{node.name}.{item.target.id}"] = ast.unparse(item.annotation)
+    return found
+
+
+def check_interface(problem: Problem) -> Check:
+    check = Check(problem.slug, "interface (stub vs reference)", "matches")
+    stub, reference = public_interface(problem.stub), public_interface(problem.reference)
+    # Every public name must match; a dunder (__init__, __len__) counts only where the stub declares it.
+    names = set(stub) | {name for name in reference if not name.rsplit(".", 1)[-1].startswith("__")}
+    differences = [
+        f"{name}: stub {stub.get(name, '(missing)')} vs reference {reference.get(name, '(missing)')}"
+        for name in sorted(names)
+        if stub.get(name) != reference.get(name)
+    ]
+    missing = [name for name in problem.entry_points if name not in stub]
+    if missing:
+        differences.append(f"entry points missing from the stub: {', '.join(missing)}")
+    check.ok = not differences
+    check.actual = "matches" if check.ok else "differs"
+    check.detail = "; ".join(differences)[:2000]
+    return check
+
+
+def plan(problem: Problem) -> list[tuple[Check, Path, str]]:
+    """(check, file to judge, suite) for every judged check of `problem`."""
+    jobs = [
+        (Check(problem.slug, "reference (public)", Verdict.ACCEPTED.value), problem.reference, "public"),
+        (Check(problem.slug, "reference (hidden)", Verdict.ACCEPTED.value), problem.reference, "hidden"),
+        (Check(problem.slug, "stub (hidden)", "rejected"), problem.stub, "hidden"),
+    ]
+    for name, verdict in sorted(problem.wrong_solutions.items()):
+        jobs.append((Check(problem.slug, f"wrong/{name}", verdict.value), problem.path / "wrong" / name, "hidden"))
+    return jobs
+
+
+def _judge(check: Check, problem: Problem, path: Path, suite: str, backend: Any) -> Check:
+    if not path.exists():
+        check.actual, check.detail = "missing", f"{path} does not exist"
+        return check
+    result: RunResult = runner.run(problem, path, suite, backend)
+    check.actual = result.verdict.value
+    check.wall_s = round(result.wall_s, 2)
+    if check.expected == "rejected":
+        check.ok = result.verdict not in (Verdict.ACCEPTED, Verdict.INTERNAL_ERROR)
+    else:
+        check.ok = result.verdict.value == check.expected
+    if not check.ok:
+        failing = [t for t in result.tests if t.verdict is not Verdict.ACCEPTED]
+        first = failing[0] if failing else None
+        check.detail = result.message or (f"{first.id}: {first.message}" if first else "")
+        check.detail = check.detail[:1000]
+    return check
+
+
+def verify(problems: list[Problem], backend: Any, jobs: int = 1, progress: Callable[[Check], None] | None = None) -> list[Check]:
+    checks: list[Check] = []
+    work = []
+    for problem in problems:
+        checks.append(check_interface(problem))
+        work.extend((check, problem, path, suite) for check, path, suite in plan(problem))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(_judge, *item, backend) for item in work]
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                done = future.result()
+                if progress:
+                    progress(done)
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            raise
+    checks.extend(item[0] for item in work)
+    return checks
