@@ -15,6 +15,7 @@ from judge import __version__, runner
 from judge.backends import BACKENDS, BackendError, select
 from judge.catalog import DIFFICULTIES, Catalog, Problem, load_catalog
 from judge.present import colour, render_result, table
+from judge.sandbox_cli import sandbox
 from judge.staging import SubmissionError
 from judge_harness.schema import RunResult, Verdict
 
@@ -193,9 +194,29 @@ def judge_and_report(slug: str, file: Path, suite: str, as_json: bool, backend_n
 
 
 def _resolve_target(slug: str | None, file: Path | None) -> tuple[str, Path]:
-    if slug is None or file is None:
-        raise UserError("expected SLUG and FILE (e.g. `judge test sliding-window-attention solution.py`)")
-    return slug, file
+    """SLUG and FILE as given, or from the workspace (`judge start`) holding the current directory."""
+    if slug is not None and file is not None:
+        return slug, file
+    from judge import workspace
+
+    try:
+        here = workspace.find()
+    except workspace.WorkspaceError as exc:
+        raise UserError(str(exc)) from None
+    if here is None:
+        raise UserError(
+            "expected SLUG and FILE (e.g. `judge test sliding-window-attention solution.py`), "
+            "or run inside a workspace made by `judge start SLUG`"
+        )
+    if slug is not None and slug != here.slug:
+        if file is None and slug.endswith(".py"):  # `judge test other.py` inside a workspace
+            return here.slug, Path(slug)
+        raise UserError(f"this workspace is for {here.slug}, not {slug}; pass SLUG and FILE to judge another problem")
+    if get_problem(here.slug).content_hash() != here.problem_hash:
+        click.echo(f"warning: {here.slug} changed since `judge start`; judging against the current version", err=True)
+    if here.is_paused:
+        click.echo("note: the clock is paused; `judge resume` restarts it", err=True)
+    return here.slug, file or here.solution
 
 
 @cli.command()
@@ -229,6 +250,7 @@ def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, ver
     """
     slug, file = _resolve_target(slug, file)
     result = judge_and_report(slug, file, "hidden", as_json, backend, verbose)
+    record_submit(slug, file, result)
     sys.exit(exit_code_for(result.verdict))
 
 
@@ -294,6 +316,19 @@ def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> No
         summary = f"{len(checks) - len(failed)}/{len(checks)} checks passed on the {chosen.name} backend"
         click.echo("\n" + (click.style(summary, fg="green") if not failed and not broken else click.style(summary, fg="red")))
     sys.exit(EXIT_OK if not failed and not broken else EXIT_REJECTED)
+
+
+# Command modules import this one for its helpers, so they come in last.
+from judge.history_cli import history_command, stats  # noqa: E402
+from judge.practice_cli import add_watch_option, pause, practice, record_submit, resume, start, status  # noqa: E402
+from judge.takehome_cli import takehome  # noqa: E402
+
+for command in (start, status, pause, resume, practice, history_command, stats, takehome):
+    cli.add_command(command)
+add_watch_option(test)
+
+
+cli.add_command(sandbox)
 
 
 def main() -> None:  # pragma: no cover - console entry alias

@@ -1,0 +1,208 @@
+"""Grading returned take-home folders: hidden tests, reference in the same run, static scans.
+
+Each folder is first checked against the manifest (judge/takehome.py); every solution file of a
+folder that is not blocked then runs on the hidden tests, side by side with each problem's
+reference, so time and memory read relative to a run on the same machine under the same load.
+A folder's errors stay in its own row; one candidate's failure never stops the others.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from judge import __version__, runner, scan
+from judge.catalog import Catalog, Problem
+from judge.staging import SubmissionError
+from judge.takehome import BLOCKING, Bundle, BundleProblem, Candidate, TakehomeError, inspect
+from judge.workspace import to_iso
+from judge_harness.schema import RunResult, Verdict
+
+REFERENCE = -1  # results are keyed (candidate index, slug); the reference runs under this index
+Results = dict[tuple[int, str], RunResult | str]
+
+
+def _cell_numbers(result: RunResult) -> tuple[float, int]:
+    """Time in the submission's calls (sum of test durations, not checker start-up) and peak memory."""
+    return sum(t.duration_s for t in result.tests), result.peak_bytes
+
+
+def _ratio(value: float, reference: float) -> float | None:
+    return round(value / reference, 2) if reference > 0 else None
+
+
+def _judge(problem: Problem, path: Path, backend: Any) -> RunResult | str:
+    """A RunResult, or the reason the file could not be judged at all."""
+    try:
+        return runner.run(problem, path, "hidden", backend)
+    except SubmissionError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - one failed run must not stop the other candidates
+        return f"the judge failed on this file: {type(exc).__name__}: {exc}"
+
+
+def grade(
+    bundle: Bundle,
+    folders: list[Path],
+    catalog: Catalog,
+    backend: Any,
+    *,
+    jobs: int = 1,
+    threshold: float = scan.DEFAULT_THRESHOLD,
+    progress: Callable[[int, int, str], None] | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Grade every folder; returns the report document (see judge/report.py for its layout)."""
+    problems: dict[str, Problem] = {}
+    for entry in bundle.problems:
+        try:
+            problems[entry.slug] = catalog.get(entry.slug)
+        except LookupError as exc:
+            raise TakehomeError(f"cannot grade {entry.slug}: {exc}") from None
+    candidates = [inspect(bundle, folder, name) for folder, name in zip(folders, candidate_names(folders), strict=True)]
+    work: list[tuple[int, str, Path]] = [(REFERENCE, slug, problem.reference) for slug, problem in problems.items()]
+    for index, candidate in enumerate(candidates):
+        if not candidate.blocked:
+            work += [(index, slug, path) for slug, path in candidate.solutions.items()]
+    results: Results = {}
+    if progress:
+        progress(0, len(work), "")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(_judge, problems[slug], path, backend): (who, slug) for who, slug, path in work}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                who, slug = futures[future]
+                results[who, slug] = future.result()
+                if progress:
+                    progress(
+                        len(results), len(work), f"{'reference' if who == REFERENCE else candidates[who].name} {slug}"
+                    )
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            raise
+
+    report_problems = []
+    for entry in bundle.problems:
+        problem, reference = problems[entry.slug], results[(REFERENCE, entry.slug)]
+        row: dict[str, Any] = {"slug": entry.slug, "title": entry.title, "forbidden": list(problem.forbidden)}
+        row["changed_since_bundle"] = problem.content_hash() != entry.problem_hash
+        if isinstance(reference, RunResult):
+            time_s, peak = _cell_numbers(reference)
+            row["reference"] = {
+                "verdict": reference.verdict.value,
+                "passed": reference.passed,
+                "total": len(reference.tests),
+                "time_s": round(time_s, 4),
+                "peak_bytes": peak,
+            }
+        else:
+            row["reference"] = {"verdict": None, "message": reference}
+        report_problems.append(row)
+
+    sources: dict[str, dict[str, str]] = {entry.slug: {} for entry in bundle.problems}
+    report_candidates = []
+    for index, candidate in enumerate(candidates):
+        cells = [
+            _cell(index, candidate, entry, problems[entry.slug], results, bundle.deadline, sources)
+            for entry in bundle.problems
+        ]
+        mtimes = [c["modified_at"] for c in cells if c.get("modified_at")]
+        report_candidates.append(
+            {
+                "name": candidate.name,
+                "folder": str(candidate.folder),
+                "status": "not graded" if candidate.blocked else ("errors" if candidate.errors else "graded"),
+                "errors": candidate.errors,
+                "modified_at": max(mtimes) if mtimes else None,
+                "late": any(c["late"] for c in cells),
+                "results": cells,
+            }
+        )
+    pairs = []
+    for entry in bundle.problems:
+        base = problems[entry.slug].stub.read_text(encoding="utf-8")
+        for first, second, score in scan.similar_pairs(sources[entry.slug], base, threshold):
+            pairs.append({"problem": entry.slug, "a": first, "b": second, "score": score})
+    return {
+        "schema_version": 1,
+        "bundle_id": bundle.bundle_id,
+        "created_at": to_iso(bundle.created_at),
+        "deadline": to_iso(bundle.deadline),
+        "graded_at": to_iso(time.time() if now is None else now),
+        "judge_version": __version__,
+        "backend": getattr(backend, "name", str(backend)),
+        "problems": report_problems,
+        "candidates": report_candidates,
+        "similarity": {
+            "threshold": threshold,
+            "method": "winnowed token k-grams, stub removed, Jaccard",
+            "pairs": pairs,
+        },
+    }
+
+
+def candidate_names(folders: list[Path]) -> list[str]:
+    """Folder names, made unique (`alice`, `alice#2`) when two folders share one."""
+    names: list[str] = []
+    for folder in folders:
+        name, copy = folder.name or str(folder), 1
+        while name in names:
+            copy += 1
+            name = f"{folder.name}#{copy}"
+        names.append(name)
+    return names
+
+
+def _cell(
+    index: int,
+    candidate: Candidate,
+    entry: BundleProblem,
+    problem: Problem,
+    results: Results,
+    deadline: float,
+    sources: dict[str, dict[str, str]],
+) -> dict[str, Any]:
+    cell: dict[str, Any] = {"problem": entry.slug, "verdict": None, "passed": None, "total": None, "message": ""}
+    cell.update(
+        time_s=None, time_ratio=None, peak_bytes=None, memory_ratio=None, late=False, modified_at=None, forbidden=[]
+    )
+    path = candidate.solutions.get(entry.slug)
+    if path is None:
+        cell["message"] = "no solution file"
+        return cell
+    if not path.is_symlink():
+        modified = path.stat().st_mtime
+        cell["modified_at"], cell["late"] = to_iso(modified), modified > deadline
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            source = None
+        if source is not None:
+            sources[entry.slug][candidate.name] = source
+            cell["forbidden"] = [use.as_json() for use in scan.forbidden_uses(source, problem.forbidden)]
+    result = results.get((index, entry.slug))
+    if result is None:
+        cell["message"] = "not run: " + "; ".join(e["message"] for e in candidate.errors if e["kind"] in BLOCKING)
+    elif isinstance(result, str):
+        cell["message"] = result
+    else:
+        time_s, peak = _cell_numbers(result)
+        reference = results[(REFERENCE, entry.slug)]
+        ref_time, ref_peak = _cell_numbers(reference) if isinstance(reference, RunResult) else (0.0, 0)
+        cell.update(verdict=result.verdict.value, passed=result.passed, total=len(result.tests), message=result.message)
+        cell.update(
+            time_s=round(time_s, 4),
+            time_ratio=_ratio(time_s, ref_time),
+            peak_bytes=peak,
+            memory_ratio=_ratio(peak, ref_peak),
+        )
+        if result.verdict is not Verdict.ACCEPTED and not result.message:
+            failing = next((t for t in result.tests if t.verdict is not Verdict.ACCEPTED), None)
+            if failing:
+                first_line = failing.message.splitlines()[0] if failing.message else failing.verdict.value
+                cell["message"] = f"{failing.id.split('::', 1)[-1]}: {first_line}"
+    return cell

@@ -1,0 +1,151 @@
+"""`judge takehome create` and `judge takehome grade`: the interviewer's side (judge/takehome.py does the work)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from judge import cli as core
+from judge import grading, report, scan
+from judge import takehome as library
+from judge.backends import BackendError
+from judge.present import table
+from judge_harness.schema import Verdict
+
+
+@click.group()
+def takehome() -> None:
+    """Take-home bundles for candidates, and grading the folders they send back.
+
+    \b
+    Examples:
+      judge takehome create --problems sliding-window-attention,react-agent --hours 48 --out bundle/
+      judge takehome grade bundle/takehome.json returned/alice returned/bob --jobs 2 --report report/
+    """
+
+
+@takehome.command()
+@click.option("--problems", "slugs", required=True, help="Comma-separated problem slugs.")
+@click.option(
+    "--hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=library.DEFAULT_HOURS,
+    show_default=True,
+    help="Time until the deadline.",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="New (or empty) folder for the bundle.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def create(slugs: str, hours: float, out: Path, as_json: bool) -> None:
+    """Write a bundle for one candidate: statements, stubs, public tests, README and manifest.
+
+    Hidden tests, references and known-wrong solutions never go in. Keep a copy of the
+    bundle's takehome.json: grading compares what comes back with it.
+
+    \b
+    Example:
+      judge takehome create --problems sliding-window-attention,react-agent --hours 72 --out bundle-alice/
+    """
+    problems = [core.get_problem(slug.strip()) for slug in slugs.split(",") if slug.strip()]
+    try:
+        bundle = library.create_bundle(problems, out, hours)
+    except (library.TakehomeError, OSError) as exc:
+        raise core.UserError(str(exc)) from None
+    if as_json:
+        core.emit_json({**bundle.as_json(), "path": str(out)})
+        return
+    click.echo(
+        f"bundle {bundle.bundle_id} in {out}: {', '.join(p.slug for p in bundle.problems)}; deadline {bundle.as_json()['deadline']}"
+    )
+    click.echo(f"keep a copy of {out / library.MANIFEST_NAME} for grading; send the candidate the folder")
+
+
+@takehome.command()
+@click.argument("manifest", type=click.Path(exists=True, path_type=Path))
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64), help="Runs side by side.")
+@click.option(
+    "--report",
+    "report_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for report.json/.md/.html.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=scan.DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Similarity that flags a pair.",
+)
+@core.common_options
+def grade(
+    manifest: Path,
+    submissions: tuple[Path, ...],
+    jobs: int,
+    report_dir: Path,
+    threshold: float,
+    as_json: bool,
+    backend: str,
+) -> None:
+    """Grade candidates' returned folders on the hidden tests and write the report.
+
+    MANIFEST is the interviewer's takehome.json (or the bundle folder holding it). A folder with
+    missing, extra or edited files is an error in that candidate's row; the others are still graded.
+
+    \b
+    Example:
+      judge takehome grade bundle/takehome.json returned/alice returned/bob returned/carol --jobs 2 --report report/
+    """
+    if manifest.is_dir():
+        manifest = manifest / library.MANIFEST_NAME
+    try:
+        bundle = library.load_bundle(manifest)
+    except library.TakehomeError as exc:
+        raise core.UserError(str(exc)) from None
+    chosen = core.get_backend(backend)
+    bar: Any = None
+
+    def progress(done: int, total: int, label: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(
+                length=total, label="grading", file=sys.stderr, show_pos=True, item_show_func=lambda item: item
+            )
+            bar.__enter__()
+        else:
+            bar.update(1, current_item=label)
+
+    try:
+        document = grading.grade(
+            bundle, list(submissions), core.get_catalog(), chosen, jobs=jobs, threshold=threshold, progress=progress
+        )
+    except library.TakehomeError as exc:
+        raise core.UserError(str(exc)) from None
+    except BackendError as exc:
+        raise core.JudgeError(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    paths = report.write(document, report_dir)
+    if as_json:
+        core.emit_json({"files": {kind: str(path) for kind, path in paths.items()}, **document})
+        return
+    rows = []
+    for candidate in document["candidates"]:
+        for cell in candidate["results"]:
+            verdict = core.colour(Verdict(cell["verdict"])) if cell["verdict"] else "not run"
+            passed = "" if cell["passed"] is None else f"{cell['passed']}/{cell['total']}"
+            flags = ", ".join(
+                f for f in ("late" if cell["late"] else "", "forbidden API" if cell["forbidden"] else "") if f
+            )
+            rows.append([candidate["name"], cell["problem"], verdict, passed, flags])
+    click.echo(table(rows, ["candidate", "problem", "verdict", "tests", "flags"]))
+    for candidate in document["candidates"]:
+        for error in candidate["errors"]:
+            click.echo(f"{candidate['name']}: {error['kind']}: {error['message']}")
+    for pair in document["similarity"]["pairs"]:
+        click.echo(f"similar: {pair['a']} and {pair['b']} on {pair['problem']} ({pair['score']:.2f})")
+    click.echo(f"\nreport: {paths['html']} (also report.json, report.md)")

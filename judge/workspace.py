@@ -1,0 +1,210 @@
+"""Practice workspaces: a folder with one problem to solve against a clock.
+
+`judge start SLUG` writes the statement, the stub (as `<module>.py`, the file to edit), the
+public tests and a manifest, `.judge.json`, which makes `judge test` and `judge submit` work
+with no arguments anywhere inside the folder. The manifest holds the clock: when it started,
+how many minutes it runs, and the intervals it was paused. Elapsed practice time is wall time
+since the start minus the paused intervals; a submit past the allotted minutes is late.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from judge.catalog import Problem
+
+MANIFEST_NAME = ".judge.json"
+MANIFEST_VERSION = 1
+WATCH_INTERVAL_S = 0.5  # how often `judge test --watch` looks at the file's mtime
+
+
+class WorkspaceError(ValueError):
+    """A workspace that cannot be created or read; the message says what to do."""
+
+
+def to_iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def from_iso(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@dataclasses.dataclass
+class Workspace:
+    root: Path
+    workspace_id: str
+    slug: str
+    problem_hash: str
+    file: str  # the solution file, relative to root
+    started_at: float  # epoch seconds
+    minutes: int
+    paused: list[list[float | None]]  # [start, end] pairs; end None while paused
+
+    @property
+    def solution(self) -> Path:
+        return self.root / self.file
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / MANIFEST_NAME
+
+    @property
+    def is_paused(self) -> bool:
+        return bool(self.paused) and self.paused[-1][1] is None
+
+    def elapsed_s(self, now: float | None = None) -> float:
+        """Practice time so far: wall time since the start minus every paused interval."""
+        now = time.time() if now is None else now
+        paused = sum((now if end is None else end) - start for start, end in self.paused)
+        return max(0.0, now - self.started_at - paused)
+
+    def remaining_s(self, now: float | None = None) -> float:
+        """Seconds left on the clock; negative once the deadline has passed."""
+        return self.minutes * 60 - self.elapsed_s(now)
+
+    def is_late(self, now: float | None = None) -> bool:
+        return self.remaining_s(now) < 0
+
+    def pause(self, now: float | None = None) -> None:
+        if self.is_paused:
+            raise WorkspaceError("the clock is already paused; `judge resume` starts it again")
+        self.paused.append([time.time() if now is None else now, None])
+
+    def resume(self, now: float | None = None) -> None:
+        if not self.is_paused:
+            raise WorkspaceError("the clock is not paused; `judge pause` stops it")
+        self.paused[-1][1] = time.time() if now is None else now
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": MANIFEST_VERSION,
+            "workspace_id": self.workspace_id,
+            "slug": self.slug,
+            "problem_hash": self.problem_hash,
+            "file": self.file,
+            "started_at": to_iso(self.started_at),
+            "minutes": self.minutes,
+            "paused": [{"start": to_iso(s), "end": None if e is None else to_iso(e)} for s, e in self.paused],
+        }
+
+    def save(self) -> None:
+        """Write the manifest atomically: a crash leaves the old manifest or the new one, never half."""
+        fd, tmp = tempfile.mkstemp(prefix=".judge.", suffix=".tmp", dir=self.root)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(self.as_json(), f, indent=2)
+            f.write("\n")
+        os.replace(tmp, self.manifest)
+
+
+def load(manifest: Path) -> Workspace:
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        if data.get("version") != MANIFEST_VERSION:
+            raise ValueError(f"version {data.get('version')!r}, expected {MANIFEST_VERSION}")
+        return Workspace(
+            root=manifest.parent,
+            workspace_id=str(data["workspace_id"]),
+            slug=str(data["slug"]),
+            problem_hash=str(data["problem_hash"]),
+            file=str(data["file"]),
+            started_at=from_iso(data["started_at"]),
+            minutes=int(data["minutes"]),
+            paused=[[from_iso(p["start"]), None if p["end"] is None else from_iso(p["end"])] for p in data["paused"]],
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise WorkspaceError(
+            f"{manifest} is not a readable workspace manifest ({exc}); run `judge start SLUG` again"
+        ) from None
+
+
+def find(start: Path | None = None) -> Workspace | None:
+    """The workspace holding `start` (default: the current directory): it or a parent has .judge.json."""
+    here = (start or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        if (folder / MANIFEST_NAME).is_file():
+            return load(folder / MANIFEST_NAME)
+    return None
+
+
+def owning(file: Path, slug: str) -> Workspace | None:
+    """The workspace whose solution file is `file` for problem `slug`, if any (for the clock on submit)."""
+    workspace = find(file.absolute().parent)
+    if workspace is None or workspace.slug != slug:
+        return None
+    return workspace if workspace.solution.resolve() == file.resolve() else None
+
+
+def create(problem: Problem, directory: Path, minutes: int | None = None, now: float | None = None) -> Workspace:
+    """Lay out a workspace for `problem` in `directory` and start its clock."""
+    directory = directory.absolute()
+    if (directory / MANIFEST_NAME).exists():
+        raise WorkspaceError(
+            f"{directory} is already a workspace; cd into it and run `judge status`, or pick another --dir"
+        )
+    solution = f"{problem.module_name}.py"
+    clashes = [name for name in (solution, "statement.md", "test_public.py") if (directory / name).exists()]
+    if clashes:
+        raise WorkspaceError(
+            f"{directory} already has {', '.join(clashes)}; pick an empty --dir so nothing is overwritten"
+        )
+    if minutes is not None and minutes <= 0:
+        raise WorkspaceError(f"expected a positive number of minutes, got {minutes}")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "statement.md").write_text(problem.statement, encoding="utf-8")
+    shutil.copyfile(problem.stub, directory / solution)
+    shutil.copyfile(problem.test_file("public"), directory / "test_public.py")
+    workspace = Workspace(
+        root=directory,
+        workspace_id=secrets.token_hex(8),
+        slug=problem.slug,
+        problem_hash=problem.content_hash(),
+        file=solution,
+        started_at=time.time() if now is None else now,
+        minutes=minutes or problem.estimated_minutes,
+        paused=[],
+    )
+    workspace.save()
+    return workspace
+
+
+def clock(seconds: float) -> str:
+    """`12:05` for 725 s, `1:02:03` past an hour; negative values get a minus sign."""
+    sign, seconds = ("-" if seconds < 0 else ""), int(abs(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{sign}{rest // 60}:{rest % 60:02d}"
+
+
+def changes(
+    path: Path, interval_s: float = WATCH_INTERVAL_S, sleep: Callable[[float], None] | None = None
+) -> Iterator[None]:
+    """Yield once each time `path` is saved (its mtime or size changes). Polls with sleep; never spins.
+
+    Editors that save by rename make the file vanish for a moment; that is not a change until it is back.
+    """
+
+    def signature() -> tuple[int, int] | None:
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
+    pause = sleep or time.sleep
+    last = signature()
+    while True:
+        pause(interval_s)
+        current = signature()
+        if current is not None and current != last:
+            last = current
+            yield
