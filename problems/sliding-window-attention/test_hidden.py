@@ -231,8 +231,8 @@ def test_memory_long_sequence_stays_far_below_T_squared(candidate):
 def test_work_grows_with_window_not_T_squared(candidate):
     T, small, large = 4096, 32, 2048
     q, k, v = make_qkv(1, 1, 1, T, 64, seed=71)
-    small_s = candidate.driver.best_time(q, k, v, small, 3)
-    large_s = candidate.driver.best_time(q, k, v, large, 3)
+    small_s = candidate.driver.best_time(q, k, v, small, 2)
+    large_s = candidate.driver.best_time(q, k, v, large, 2)
     assert small_s * 3 < large_s, (
         f"at T={T}, D=64 sliding_window_attention took {small_s * 1e3:.1f} ms with "
         f"window={small} and {large_s * 1e3:.1f} ms with window={large}: a {large // small}x "

@@ -1,9 +1,8 @@
 """WRONG: textbook masked attention: a (T, T) score matrix and a (T, T) band mask.
 
 Values are right, and the cache keeps only the last window - 1 positions, but the one-shot
-function allocates O(T^2) memory (about 2.5 GiB at T = 16384) and does O(T^2 * D) work.
-Expected verdict: Wrong Answer (peak memory over the memory test's limit; memory_mb in
-problem.toml is set high enough for the call to finish).
+function allocates O(T^2) memory (1 GiB of scores alone at T = 16384) and does O(T^2 * D)
+work. Expected verdict: Memory Limit Exceeded (the memory test; memory_mb = 1024).
 """
 
 from __future__ import annotations
@@ -26,9 +25,10 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, window: int, scale: float) -> Tenso
     """q: (B, H, t, D) at the last t positions of k, v: (B, Hkv, n, D)."""
     B, H, t, D = q.shape
     n = k.shape[2]
-    k = k.repeat_interleave(H // k.shape[1], dim=1).float()  # (B, H, n, D)
-    v = v.repeat_interleave(H // v.shape[1], dim=1).float()  # (B, H, n, D)
-    scores = (q.float() @ k.transpose(-2, -1)) * scale  # (B, H, t, n)
+    acc = torch.float64 if q.dtype == torch.float64 else torch.float32
+    k = k.repeat_interleave(H // k.shape[1], dim=1).to(acc)  # (B, H, n, D)
+    v = v.repeat_interleave(H // v.shape[1], dim=1).to(acc)  # (B, H, n, D)
+    scores = (q.to(acc) @ k.transpose(-2, -1)) * scale  # (B, H, t, n)
     i = torch.arange(n - t, n).view(t, 1)
     j = torch.arange(n).view(1, n)
     mask = (j <= i) & (j > i - window)  # (t, n)
