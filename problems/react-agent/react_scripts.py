@@ -82,13 +82,16 @@ def action_turn(draw: st.DrawFn, tools: list[str], index: int) -> Turn:
     input_key = draw(st.sampled_from(["Action Input", "action input", "ACTION  INPUT"]))
     colon = draw(st.sampled_from([":", " :"]))
     gap = draw(st.sampled_from(["\n", "\n\n"]))
-    invented = draw(st.booleans())
+    tail = draw(st.sampled_from(["", "invented observation", "final answer after"]))
+    invented = tail == "invented observation"
     parts = [] if thought is None else [f"Thought: {thought}"]
     parts += [f"{action_key}{colon} {name}", f"{input_key}{colon} {action_input}"]
     text = gap.join(parts)
     marker = f"INVENTED-{index}"
     if invented:
         text += f"\nObservation: {marker}\nThought: done\nFinal Answer: FAKE-{index}"
+    elif tail == "final answer after":  # the Action comes first, so it wins
+        text += f"{gap}Final Answer: PREMATURE-{index}"
     return Turn(
         "call" if name in tools else "unknown",
         text,
