@@ -1,0 +1,365 @@
+"""The docker backend: every run in a fresh, locked-down container of the sandbox image.
+
+Per run: a new container (labelled, removed in every case, leftovers of crashed runs removed
+when the next backend connects); no network; a read-only root; two capped tmpfs, /judge for
+the checker (uid 10001) and /tmp for the worker (uid 10002); no capability but CAP_SETUID and
+CAP_SETGID, which sandbox/entrypoint.py keeps for the checker only, with no-new-privileges; a
+pids limit, memory with swap equal to memory, a CPU quota, nofile/fsize/core ulimits, an empty
+environment. The run (spec, problem files, submission, driver) goes in as one tar on stdin;
+the checker's signed result comes back on stdout. The host enforces the suite's wall limit
+and caps what it reads while it streams. docs/sandbox.md explains each choice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import struct
+import tarfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from judge.backends import BackendError
+from judge.runner import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
+from judge.sandbox_image import SandboxError, engine, image_tag
+
+CHECKER_UID = 10001  # kept in step with sandbox/Dockerfile
+WORKER_UID = 10002
+LABEL_RUN = "judge.sandbox.run"
+LABEL_OWNER = "judge.sandbox.owner"
+WALL_SLACK_S = 20.0  # container start, checker and worker imports on top of the suite's wall limit
+BOX_GRACE_S = 30.0  # the box ends itself this long after the host should have stopped it
+CHECKER_MEMORY_MB = 1024  # pytest, torch and the tests, on top of the worker's memory_mb
+TMP_MB = 256  # the worker's /tmp (tmpfs pages count against the container's memory)
+JUDGE_MB = 64  # the checker's /judge: problem files, submission, pytest's byte-code
+SHM_MB = 16
+PIDS_LIMIT = 256
+NOFILE = 1024
+FSIZE_BYTES = 256 * 2**20
+STDERR_TAIL = 8192
+MAX_RUN_BYTES = 64 * 2**20
+LEFTOVER_AGE_S = 6 * 3600  # a container of another host's judge is stale after this
+POLL_S = 0.25
+GPU_ENV = "JUDGE_GPUS"
+CPUS_ENV = "JUDGE_SANDBOX_CPUS"
+SKIPPED_PARTS = ("wrong", "__pycache__")  # problem folder parts never sent into the box
+
+
+def _process_start(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "?"
+
+
+def owner_label() -> str:
+    """host:pid:start-time of this judge process, so a later judge can tell whether it is gone."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"
+
+
+def _owner_alive(owner: str) -> bool | None:
+    """True/False for a judge on this host; None when it ran elsewhere (only its age can tell)."""
+    host, _, rest = owner.partition(":")
+    pid, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    return Path(f"/proc/{pid}").exists() and _process_start(int(pid)) == start
+
+
+def remove_leftovers(client: Any) -> list[str]:
+    """Remove sandbox containers whose judge is gone (a crash, a kill -9). Returns their names."""
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": LABEL_RUN}):
+        alive = _owner_alive(container.labels.get(LABEL_OWNER, ""))
+        if alive is None:
+            created = datetime.fromisoformat(container.attrs["Created"][:19] + "+00:00")  # whole seconds, UTC
+            alive = (datetime.now(UTC) - created).total_seconds() < LEFTOVER_AGE_S
+        if not alive:
+            _remove(container)
+            removed.append(container.name)
+    return removed
+
+
+def _remove(container: Any) -> None:
+    import docker
+
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: removal already in progress
+            raise
+
+
+def device_requests(gpus: str | None) -> list[Any]:
+    """`--gpus all`, `--gpus 2` or `--gpus 0,1` as Docker device requests."""
+    if not gpus:
+        return []
+    from docker.types import DeviceRequest
+
+    if gpus == "all":
+        return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    if gpus.isdigit():
+        return [DeviceRequest(count=int(gpus), capabilities=[["gpu"]])]
+    return [DeviceRequest(device_ids=gpus.split(","), capabilities=[["gpu"]])]
+
+
+def run_archive(job: Job, spec: dict[str, Any]) -> bytes:
+    """The tar the box reads on stdin: spec.json, problem/, submission/<module>.py, driver/driver.py."""
+    buffer = io.BytesIO()
+
+    def add(name: str, data: bytes) -> None:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), 0o444
+        tar.addfile(info, io.BytesIO(data))
+
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        add("spec.json", json.dumps(spec).encode())
+        problem = job.problem
+        for path in sorted(problem.path.rglob("*")):
+            relative = path.relative_to(problem.path)
+            if path.is_symlink() or not path.is_file() or relative.parts[0] in SKIPPED_PARTS:
+                continue
+            if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
+                continue
+            add(f"problem/{relative.as_posix()}", path.read_bytes())
+        add(f"submission/{problem.module_name}.py", job.submission.source.encode("utf-8"))
+        if problem.driver:
+            add("driver/driver.py", problem.driver.read_bytes())
+    data = buffer.getvalue()
+    if len(data) > MAX_RUN_BYTES:
+        raise BackendError(
+            f"problem {problem.slug} is {len(data)} bytes packed; the sandbox takes at most {MAX_RUN_BYTES}"
+        )
+    return data
+
+
+class StreamReader:
+    """Demultiplexes Docker's attach stream (8-byte frame headers); keeps stdout up to a cap, stderr's tail."""
+
+    def __init__(self, stdout_limit: int) -> None:
+        self.stdout_limit = stdout_limit
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.overflow = False
+        self.pending = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self.pending += chunk
+        while len(self.pending) >= 8:
+            stream, size = self.pending[0], struct.unpack(">I", self.pending[4:8])[0]
+            if len(self.pending) < 8 + size:
+                return
+            payload = bytes(self.pending[8 : 8 + size])
+            del self.pending[: 8 + size]
+            if stream == 1:
+                room = self.stdout_limit - len(self.stdout)
+                self.stdout += payload[: max(room, 0)]
+                self.overflow = self.overflow or len(payload) > room
+            else:
+                self.stderr += payload
+                del self.stderr[:-STDERR_TAIL]
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, image: str, *, gpus: str | None = None, cpus: float = 2.0) -> None:
+        self.image = image
+        self.gpus = gpus
+        self.cpus = cpus
+        self.owner = owner_label()
+        self._local = threading.local()
+
+    # -- connecting ------------------------------------------------------------------
+    @classmethod
+    def connect(cls, gpus: str | None = None) -> DockerBackend:
+        """The backend for the current checkout's image; BackendError says what to do when it cannot run."""
+        try:
+            client = engine()
+        except SandboxError as exc:
+            raise BackendError(str(exc)) from None
+        return cls._ready(client, gpus)
+
+    @classmethod
+    def try_connect(cls, gpus: str | None = None) -> DockerBackend | None:
+        """None when no engine answers; an engine without the image is still an error (build it)."""
+        try:
+            client = engine()
+        except SandboxError:
+            return None
+        return cls._ready(client, gpus)
+
+    @classmethod
+    def _ready(cls, client: Any, gpus: str | None) -> DockerBackend:
+        import docker
+
+        tag = image_tag()
+        try:
+            client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            raise BackendError(
+                f"the sandbox image {tag} is not built for this checkout (expected after `judge sandbox build`, "
+                "got no such image); run `judge sandbox build` (or `judge sandbox build --no-registry` without a registry)"
+            ) from None
+        gpus = gpus if gpus is not None else os.environ.get(GPU_ENV) or None
+        if gpus and "nvidia" not in client.info().get("Runtimes", {}):
+            raise BackendError(
+                f"--gpus {gpus} asks for GPUs, but this Docker engine has no GPU runtime (expected the NVIDIA Container "
+                "Toolkit's `nvidia` runtime, got runtimes: "
+                f"{', '.join(client.info().get('Runtimes', {})) or 'none'}); install the toolkit or drop --gpus"
+            )
+        remove_leftovers(client)
+        engine_cpus = float(client.info().get("NCPU", 2))
+        cpus = float(os.environ.get(CPUS_ENV) or min(2.0, engine_cpus))
+        backend = cls(tag, gpus=gpus, cpus=min(cpus, engine_cpus))
+        backend._local.client = client
+        return backend
+
+    def _client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = engine()
+        return client
+
+    # -- one run ---------------------------------------------------------------------
+    def container_config(self, slug: str, memory_mb: int) -> dict[str, Any]:
+        """Keyword arguments of containers.create for a run of problem `slug`: every hardening setting."""
+        from docker.types import LogConfig, Ulimit
+
+        memory = (memory_mb + CHECKER_MEMORY_MB + TMP_MB) * 2**20
+        return {
+            "image": self.image,
+            "labels": {LABEL_RUN: "1", LABEL_OWNER: self.owner, "judge.sandbox.problem": slug},
+            "stdin_open": True,
+            "stdin_once": True,
+            "tty": False,
+            "environment": {},
+            "hostname": "sandbox",
+            "network_mode": "none",
+            "read_only": True,
+            "tmpfs": {
+                "/judge": f"rw,nosuid,nodev,noexec,size={JUDGE_MB}m,uid={CHECKER_UID},gid={CHECKER_UID},mode=0711",
+                "/tmp": f"rw,nosuid,nodev,noexec,size={TMP_MB}m,uid={WORKER_UID},gid={WORKER_UID},mode=0700",
+            },
+            "shm_size": f"{SHM_MB}m",
+            "user": "0:0",  # only until the entry point drops to the checker uid
+            "cap_drop": ["ALL"],
+            "cap_add": ["SETUID", "SETGID"],
+            "security_opt": ["no-new-privileges"],
+            "pids_limit": PIDS_LIMIT,
+            "mem_limit": memory,
+            "memswap_limit": memory,
+            "nano_cpus": int(self.cpus * 1e9),
+            "ulimits": [
+                Ulimit(name="nofile", soft=NOFILE, hard=NOFILE),
+                Ulimit(name="fsize", soft=FSIZE_BYTES, hard=FSIZE_BYTES),
+                Ulimit(name="core", soft=0, hard=0),
+            ],
+            "log_config": LogConfig(type="none"),
+            "device_requests": device_requests(self.gpus),
+        }
+
+    def execute(self, job: Job) -> Execution:
+        import docker
+
+        problem = job.problem
+        wall_s = problem.limits.suite_wall_s + WALL_SLACK_S
+        spec = checker_spec(
+            job,
+            problem_dir="/judge/problem",
+            submission=f"/judge/submission/{problem.module_name}.py",
+            driver="/judge/driver/driver.py" if problem.driver else None,
+            worker_cwd="/tmp",
+            worker_user=[WORKER_UID, WORKER_UID],
+            isolate=False,  # the container has its own network and mount isolation
+            isolate_network=False,
+            box={"checker_uid": CHECKER_UID, "checker_gid": CHECKER_UID, "deadline_s": wall_s + BOX_GRACE_S},
+        )
+        archive = run_archive(job, spec)
+        client = self._client()
+        try:
+            container = client.containers.create(**self.container_config(problem.slug, problem.limits.memory_mb))
+        except docker.errors.APIError as exc:
+            raise BackendError(_explain(exc, self.gpus)) from None
+        try:
+            return self.stream(container, archive, time.monotonic() + wall_s)
+        finally:
+            _remove(container)
+
+    def stream(self, container: Any, stdin: bytes, deadline: float) -> Execution:
+        """Start `container`, feed it `stdin`, read its output until it ends or `deadline` (then kill it)."""
+        import docker
+
+        client = self._client()
+        attached = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+        sock = getattr(attached, "_sock", attached)
+        reader = StreamReader(RESULT_STDOUT_LIMIT)
+        timed_out = False
+        try:
+            try:
+                container.start()
+            except docker.errors.APIError as exc:
+                raise BackendError(_explain(exc, self.gpus)) from None
+            try:
+                sock.settimeout(max(1.0, deadline - time.monotonic()))
+                sock.sendall(stdin)
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the box ended before reading it all; its exit code and stderr say why
+            sock.settimeout(POLL_S)
+            while True:
+                if time.monotonic() > deadline:
+                    timed_out = True
+                    break
+                if not threading.main_thread().is_alive():
+                    raise BackendError("interrupted: the judge is exiting")
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                reader.feed(chunk)
+                if reader.overflow:
+                    break
+        finally:
+            attached.close()
+        if timed_out or reader.overflow:
+            _kill(container)
+        status = container.wait(timeout=30)
+        container.reload()
+        exit_code = status.get("StatusCode")
+        oom = bool(container.attrs["State"].get("OOMKilled")) and exit_code != 0 and not timed_out
+        return Execution(
+            stdout=bytes(reader.stdout),
+            stderr_tail=bytes(reader.stderr).decode("utf-8", "replace"),
+            exit_code=exit_code,
+            timed_out=timed_out,
+            oom_killed=oom,
+            stdout_overflow=reader.overflow,
+        )
+
+
+def _kill(container: Any) -> None:
+    import docker
+
+    try:
+        container.kill()
+    except docker.errors.APIError:
+        pass  # it already stopped
+
+
+def _explain(exc: Exception, gpus: str | None) -> str:
+    text = str(getattr(exc, "explanation", None) or exc)
+    if gpus and ("device driver" in text or "gpu" in text.lower()):
+        return f"--gpus {gpus}: the engine could not give the sandbox GPUs ({text}); check `nvidia-smi` and the NVIDIA Container Toolkit"
+    return f"the Docker engine refused the sandbox container: {text}"

@@ -1,0 +1,160 @@
+"""PID 1 of the sandbox: unpack the run, become the checker uid, run the checker in this process.
+
+The container starts as root with no capability but CAP_SETUID and CAP_SETGID (Docker's
+cap_drop=ALL + cap_add, so they are also the whole bounding set) and no-new-privileges. Then:
+
+1. read the run from stdin: one tar holding spec.json, problem/, submission/ and driver/.
+   It comes from the host judge, not from the candidate; it is still checked entry by entry.
+2. PR_SET_KEEPCAPS and setresuid/setresgid to the checker uid: the permitted capabilities
+   survive the switch, the effective ones are cleared.
+3. capset: effective = permitted = {SETUID, SETGID}, inheritable empty, ambient cleared.
+4. unpack into /judge (a tmpfs owned by the checker, mode 0711): problem/ 0700 (hidden tests,
+   oracles: the worker uid cannot even look up a name in it), submission/ and driver/ 0755.
+5. run judge_harness.checker here, with the spec as its stdin. No exec: an exec as a non-root
+   uid keeps only ambient capabilities, so the checker would lose CAP_SETUID.
+
+The checker forks each worker; its preexec (which still holds CAP_SETUID) switches to the worker
+uid, and the exec that follows leaves the worker with no capability at all: non-root, no file
+capabilities, an empty ambient set. The worker can read the submission and write only to /tmp
+(its own tmpfs); it cannot signal, ptrace or read /proc of the checker (another uid, non-dumpable).
+
+Exits 70 when the box itself cannot be set up; the host then reports an internal error.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import json
+import os
+import signal
+import stat
+import sys
+import tarfile
+
+HARNESS_ROOT = "/opt/judge"
+JUDGE_ROOT = "/judge"
+MAX_RUN_BYTES = 64 * 2**20  # the unpacked run; problems are a few hundred KiB
+DIRECTORY_MODES = {"problem": 0o700, "submission": 0o755, "driver": 0o755}
+
+PR_SET_KEEPCAPS = 8
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+CAP_SETGID = 6
+CAP_SETUID = 7
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+EXIT_BOX_ERROR = 70
+
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+class BoxError(RuntimeError):
+    pass
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        raise BoxError(f"{what} failed: {os.strerror(ctypes.get_errno())}")
+
+
+def become_checker(uid: int, gid: int) -> None:
+    """Switch to uid/gid, keeping CAP_SETUID and CAP_SETGID effective and nothing inheritable."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    _check(libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(PR_SET_KEEPCAPS)")
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    _check(libc.prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0), "prctl(PR_SET_KEEPCAPS, 0)")
+    header = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (CapData * 2)()
+    keep = (1 << CAP_SETUID) | (1 << CAP_SETGID)
+    data[0].effective = data[0].permitted = keep
+    _check(libc.capset(ctypes.byref(header), data), "capset")
+    _check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(PR_CAP_AMBIENT_CLEAR_ALL)")
+
+
+def unpack(archive: bytes, root: str) -> str:
+    """Write the run's files under root; return spec.json's text (kept in memory, never on disk)."""
+    spec_text = None
+    total = 0
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if member.name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+                raise BoxError(f"refusing archive entry {member.name!r}")
+            if member.name == "spec.json" and member.isfile():
+                spec_text = tar.extractfile(member).read().decode()
+                continue
+            if parts[0] not in DIRECTORY_MODES:
+                raise BoxError(f"unexpected archive entry {member.name!r}")
+            path = os.path.join(root, *parts)
+            if member.isdir():
+                os.makedirs(path, mode=0o700, exist_ok=True)
+                continue
+            if not member.isfile():
+                raise BoxError(f"archive entry {member.name!r} is not a regular file")
+            total += member.size
+            if total > MAX_RUN_BYTES:
+                raise BoxError(f"the run is over {MAX_RUN_BYTES} bytes")
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
+            os.fchmod(fd, 0o444)  # read-only for everyone; the directory's mode decides who reaches it
+            with os.fdopen(fd, "wb") as f:
+                f.write(tar.extractfile(member).read())
+    if spec_text is None:
+        raise BoxError("the run has no spec.json")
+    for name, mode in DIRECTORY_MODES.items():
+        path = os.path.join(root, name)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.chmod(path, mode)
+        if mode & stat.S_IXOTH:  # what the worker reads: every directory below must be traversable
+            for folder, subfolders, _ in os.walk(path):
+                for sub in subfolders:
+                    os.chmod(os.path.join(folder, sub), mode)
+    return spec_text
+
+
+def hard_stop(seconds: float) -> None:
+    """End the box on its own if the host that should stop it is gone. PID 1 needs a handler."""
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(124))
+    signal.alarm(max(1, int(seconds)))
+
+
+def main() -> None:
+    try:
+        archive = sys.stdin.buffer.read(MAX_RUN_BYTES + 1)
+        if len(archive) > MAX_RUN_BYTES:
+            raise BoxError(f"the run is over {MAX_RUN_BYTES} bytes")
+        stdin = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(stdin, 0)
+        os.close(stdin)
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
+            box = json.loads(tar.extractfile("spec.json").read())["box"]
+        hard_stop(float(box["deadline_s"]))
+        become_checker(int(box["checker_uid"]), int(box["checker_gid"]))
+        os.umask(0o077)
+        spec_text = unpack(archive, JUDGE_ROOT)
+        os.chdir(JUDGE_ROOT)
+    except (BoxError, OSError, ValueError, KeyError, tarfile.TarError) as exc:
+        sys.stderr.write(f"sandbox: cannot set up the run: {exc}\n")
+        sys.stderr.flush()
+        os._exit(EXIT_BOX_ERROR)
+    del archive
+    sys.path.insert(0, HARNESS_ROOT)
+    from judge_harness import checker
+
+    sys.stdin = io.StringIO(spec_text)
+    checker.main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+def test_small(candidate):
+    assert candidate.add(2, 3) == 5

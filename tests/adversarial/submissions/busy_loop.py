@@ -1,0 +1,6 @@
+"""Spins forever in the call."""
+
+
+def add(a, b):
+    while True:
+        pass

@@ -1,0 +1,58 @@
+"""Shared by the docker tests (tests/test_sandbox_docker.py, tests/adversarial/): the backend or a skip.
+
+A docker test skips when no engine answers or the image is not built, except under CI=true,
+where it fails: CI must exercise the sandbox against a real engine. The session check makes
+sure no sandbox container of this process outlives the tests.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from judge.backends import BackendError
+from judge.catalog import load_problem
+
+ADVERSARIAL = Path(__file__).parent / "adversarial"
+PROBE_PROBLEM = ADVERSARIAL / "problems" / "sandbox-probe"
+SUBMISSIONS = ADVERSARIAL / "submissions"
+
+
+def docker_backend_or_skip():  # noqa: ANN201 - a DockerBackend
+    from judge.backends.docker import DockerBackend
+
+    try:
+        backend = DockerBackend.try_connect()
+    except BackendError as exc:  # an engine, but no image for this checkout
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and the sandbox is not ready: {exc}")
+        pytest.skip(str(exc))
+    if backend is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true and no Docker engine answered; CI must test the sandbox (start dockerd)")
+        pytest.skip("no Docker engine answered")
+    return backend
+
+
+def own_containers(backend) -> list:  # noqa: ANN001
+    from judge.backends.docker import LABEL_OWNER, LABEL_RUN
+
+    client = backend._client()
+    return [
+        c for c in client.containers.list(all=True, filters={"label": LABEL_RUN}) if c.labels.get(LABEL_OWNER) == backend.owner
+    ]
+
+
+@pytest.fixture(scope="session")
+def docker_backend():  # noqa: ANN201
+    backend = docker_backend_or_skip()
+    yield backend
+    leftovers = own_containers(backend)
+    assert not leftovers, f"sandbox containers left after the tests: {[c.name for c in leftovers]}"
+
+
+@pytest.fixture(scope="session")
+def probe_problem():  # noqa: ANN201
+    return load_problem(PROBE_PROBLEM)

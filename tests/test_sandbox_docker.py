@@ -1,0 +1,322 @@
+"""The docker backend, the image library and `judge sandbox`: unit tests, then tests against a real engine.
+
+Tests marked `docker` skip without an engine and the image, and fail under CI=true.
+The attacks on the sandbox are in tests/adversarial/.
+"""
+
+from __future__ import annotations
+
+import _thread
+import importlib.util
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from sandbox_support import PROBE_PROBLEM, docker_backend, own_containers, probe_problem  # noqa: F401 - fixtures
+
+from judge import runner, sandbox_image
+from judge.backends import BackendError
+from judge.backends import docker as docker_backend_module
+from judge.backends.docker import (
+    CHECKER_UID,
+    LABEL_OWNER,
+    LABEL_RUN,
+    WORKER_UID,
+    DockerBackend,
+    StreamReader,
+    device_requests,
+    owner_label,
+    run_archive,
+)
+from judge.catalog import load_problem
+from judge.cli import cli
+from judge.runner import Job
+from judge.sandbox_cli import add_gpus_option
+from judge.staging import read_submission
+from judge_harness.schema import Verdict
+
+TOY = Path(__file__).parent / "fixtures" / "problems" / "toy-add"
+ENTRYPOINT = Path(__file__).resolve().parents[1] / "sandbox" / "entrypoint.py"
+
+
+def frame(stream: int, payload: bytes) -> bytes:
+    return bytes([stream, 0, 0, 0]) + struct.pack(">I", len(payload)) + payload
+
+
+def job_for(problem_dir: Path, submission: Path, suite: str = "hidden") -> Job:
+    return Job(load_problem(problem_dir), read_submission(submission), suite, b"k" * 32)
+
+
+# -- without an engine ------------------------------------------------------------------
+
+
+def test_stream_reader_demultiplexes_frames_split_anywhere() -> None:
+    data = frame(1, b"result line\n") + frame(2, b"pytest says hi\n") + frame(1, b"more")
+    reader = StreamReader(stdout_limit=1024)
+    for i in range(0, len(data), 3):  # frames cut at arbitrary points
+        reader.feed(data[i : i + 3])
+    assert bytes(reader.stdout) == b"result line\nmore"
+    assert bytes(reader.stderr) == b"pytest says hi\n"
+    assert not reader.overflow
+
+
+def test_stream_reader_caps_stdout_and_keeps_the_stderr_tail() -> None:
+    reader = StreamReader(stdout_limit=10)
+    reader.feed(frame(1, b"x" * 8) + frame(1, b"y" * 8) + frame(2, b"e" * 20000))
+    assert bytes(reader.stdout) == b"x" * 8 + b"yy"
+    assert reader.overflow
+    assert len(reader.stderr) == docker_backend_module.STDERR_TAIL
+
+
+def test_run_archive_holds_the_run_and_nothing_else(tmp_path: Path) -> None:
+    job = job_for(TOY, TOY / "reference.py")
+    spec = {"key": "00", "problem": "toy-add"}
+    with tarfile.open(fileobj=io.BytesIO(run_archive(job, spec))) as tar:
+        names = set(tar.getnames())
+        assert json.loads(tar.extractfile("spec.json").read()) == spec
+        assert tar.extractfile("submission/toy_add.py").read().decode() == job.submission.source
+        assert all(member.mode == 0o444 for member in tar.getmembers())
+    assert {"problem/test_hidden.py", "problem/test_public.py", "problem/problem.toml"} <= names
+    assert not any(name.startswith("problem/wrong") for name in names), "known-wrong solutions stay on the host"
+
+
+def test_container_config_hardens_every_run() -> None:
+    config = DockerBackend("judge-sandbox:test", cpus=1.5).container_config("toy-add", memory_mb=512)
+    assert config["network_mode"] == "none"
+    assert config["read_only"] is True
+    assert config["cap_drop"] == ["ALL"] and sorted(config["cap_add"]) == ["SETGID", "SETUID"]
+    assert config["security_opt"] == ["no-new-privileges"]
+    assert config["environment"] == {}
+    assert config["memswap_limit"] == config["mem_limit"] > 512 * 2**20
+    assert config["pids_limit"] > 0 and config["nano_cpus"] == 1_500_000_000
+    assert {u["Name"] for u in config["ulimits"]} >= {"nofile", "fsize", "core"}
+    assert f"uid={CHECKER_UID}" in config["tmpfs"]["/judge"] and "mode=0711" in config["tmpfs"]["/judge"]
+    assert f"uid={WORKER_UID}" in config["tmpfs"]["/tmp"] and "size=" in config["tmpfs"]["/tmp"]
+    assert config["labels"][LABEL_RUN] == "1" and config["labels"][LABEL_OWNER] == owner_label()
+    assert config["device_requests"] == []
+
+
+def test_device_requests_follow_the_gpus_forms() -> None:
+    assert device_requests(None) == []
+    assert device_requests("all")[0]["Count"] == -1
+    assert device_requests("2")[0]["Count"] == 2
+    assert device_requests("0,1")[0]["DeviceIDs"] == ["0", "1"]
+
+
+def test_owner_label_tells_live_from_dead_judges() -> None:
+    assert docker_backend_module._owner_alive(owner_label()) is True
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = f"{owner_label().split(':')[0]}:{done.stdout.strip()}:1"
+    assert docker_backend_module._owner_alive(dead) is False
+    assert docker_backend_module._owner_alive("elsewhere:1:1") is None
+
+
+def test_image_tag_follows_the_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JUDGE_SANDBOX_IMAGE", raising=False)
+    harness = tmp_path / "judge_harness"
+    harness.mkdir()
+    (harness / "checker.py").write_text("A = 1\n")
+    monkeypatch.setattr(sandbox_image, "HARNESS_DIR", harness)
+    before = sandbox_image.image_tag()
+    (harness / "checker.py").write_text("A = 2\n")
+    assert sandbox_image.image_tag() != before
+    assert before.startswith("judge-sandbox:")
+    monkeypatch.setenv("JUDGE_SANDBOX_IMAGE", "mine:1")
+    assert sandbox_image.image_tag() == "mine:1"
+
+
+def _load_entrypoint():  # noqa: ANN202
+    spec = importlib.util.spec_from_file_location("sandbox_entrypoint", ENTRYPOINT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tar(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in entries.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_entrypoint_unpacks_with_the_modes_that_split_checker_and_worker(tmp_path: Path) -> None:
+    entry = _load_entrypoint()
+    archive = _tar({"spec.json": b"{}", "problem/test_hidden.py": b"x", "submission/m.py": b"y", "driver/driver.py": b"z"})
+    assert entry.unpack(archive, str(tmp_path)) == "{}"
+    assert not (tmp_path / "spec.json").exists(), "the spec (it holds the key) never touches the disk"
+    assert (tmp_path / "problem").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "submission").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "submission" / "m.py").stat().st_mode & 0o777 == 0o444
+
+
+@pytest.mark.parametrize("name", ["../escape.py", "/etc/x", "other/x.py"])
+def test_entrypoint_refuses_entries_outside_the_run(tmp_path: Path, name: str) -> None:
+    entry = _load_entrypoint()
+    with pytest.raises(entry.BoxError):
+        entry.unpack(_tar({"spec.json": b"{}", name: b"x"}), str(tmp_path))
+
+
+def test_sandbox_commands_have_help() -> None:
+    for args in (["sandbox"], ["sandbox", "build"], ["sandbox", "doctor"]):
+        result = CliRunner().invoke(cli, [*args, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Example" in result.output
+
+
+def test_without_an_engine_connect_fails_and_try_connect_gives_none(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    assert DockerBackend.try_connect() is None
+    with pytest.raises(BackendError, match="no Docker engine answered"):
+        DockerBackend.connect()
+    doctor = CliRunner().invoke(cli, ["sandbox", "doctor", "--json"])
+    assert doctor.exit_code == 1
+    assert json.loads(doctor.output)["findings"][0]["ok"] is False
+    build = CliRunner().invoke(cli, ["sandbox", "build"])
+    assert build.exit_code == 1 and "no Docker engine answered" in build.output
+
+
+def test_gpus_option_hands_the_request_to_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(docker_backend_module.GPU_ENV, raising=False)
+
+    @click.command()
+    def judged() -> None:
+        click.echo(os.environ.get(docker_backend_module.GPU_ENV, "-"))
+
+    add_gpus_option(judged)
+    assert CliRunner().invoke(judged, []).output.strip() == "-"
+    assert CliRunner().invoke(judged, ["--gpus", "all"]).output.strip() == "all"
+    monkeypatch.delenv(docker_backend_module.GPU_ENV, raising=False)
+
+
+# -- against a real engine --------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_reference_is_accepted_and_stub_rejected_in_the_box(docker_backend, probe_problem) -> None:  # noqa: F811
+    accepted = runner.run(probe_problem, probe_problem.reference, "hidden", docker_backend)
+    assert accepted.verdict is Verdict.ACCEPTED, accepted.message
+    assert accepted.backend == "docker" and accepted.passed == 2
+    stub = runner.run(probe_problem, probe_problem.stub, "hidden", docker_backend)
+    assert stub.verdict is Verdict.RUNTIME_ERROR
+
+
+@pytest.mark.docker
+def test_torch_problem_with_records_and_callbacks_in_the_box(docker_backend) -> None:  # noqa: F811
+    problem = load_problem(TOY)
+    result = runner.run(problem, problem.reference, "hidden", docker_backend)
+    assert result.verdict is Verdict.ACCEPTED, (result.message, [t.message for t in result.tests])
+    wrong = runner.run(problem, TOY / "wrong" / "off_by_one.py", "hidden", docker_backend)
+    assert wrong.verdict is Verdict.WRONG_ANSWER
+
+
+CROSSTALK = '''
+import os, time
+MARK = "{mark}"
+with open("/tmp/shared.txt", "w") as f:
+    f.write(MARK)
+time.sleep(1.5)
+SEEN = open("/tmp/shared.txt").read()
+print("mark", MARK)
+
+
+def add(a, b):
+    return a + b if SEEN == MARK else a + b + 1
+'''
+
+
+@pytest.mark.docker
+def test_two_runs_at_once_do_not_see_each_other(docker_backend, probe_problem, tmp_path: Path) -> None:  # noqa: F811
+    files = {}
+    for mark in ("alpha", "beta"):
+        files[mark] = tmp_path / f"{mark}.py"
+        files[mark].write_text(CROSSTALK.format(mark=mark))
+    results: dict[str, object] = {}
+
+    def judge(mark: str) -> None:
+        results[mark] = runner.run(probe_problem, files[mark], "hidden", docker_backend)
+
+    threads = [threading.Thread(target=judge, args=(mark,)) for mark in files]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for mark, result in results.items():
+        assert result.verdict is Verdict.ACCEPTED, (mark, result.message)
+        assert result.submission_hash == read_submission(files[mark]).hash
+    assert time.monotonic() - started < 2 * max(r.wall_s for r in results.values()), "the runs did not overlap"
+
+
+@pytest.mark.docker
+def test_ctrl_c_removes_the_container(docker_backend, probe_problem) -> None:  # noqa: F811
+    job = Job(probe_problem, read_submission(PROBE_PROBLEM.parents[1] / "submissions" / "sleep_at_import.py"), "hidden", b"k" * 32)
+    timer = threading.Timer(4.0, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            docker_backend.execute(job)
+    finally:
+        timer.cancel()
+    assert own_containers(docker_backend) == []
+
+
+@pytest.mark.docker
+def test_leftovers_of_a_dead_judge_are_removed_on_connect(docker_backend) -> None:  # noqa: F811
+    client = docker_backend._client()
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_owner = f"{owner_label().split(':')[0]}:{done.stdout.strip()}:1"
+    config = docker_backend.container_config("leftover", memory_mb=64)
+    config["labels"][LABEL_OWNER] = dead_owner
+    leftover = client.containers.create(**config)
+    live = client.containers.create(**docker_backend.container_config("live", memory_mb=64))
+    try:
+        DockerBackend.connect()
+        names = {c.name for c in client.containers.list(all=True, filters={"label": LABEL_RUN})}
+        assert leftover.name not in names, "a crashed judge's container survived the next connect"
+        assert live.name in names, "a live judge's container was removed"
+    finally:
+        docker_backend_module._remove(live)
+        docker_backend_module._remove(leftover)
+
+
+@pytest.mark.docker
+def test_a_box_killed_for_memory_reports_oom(docker_backend) -> None:  # noqa: F811
+    client = docker_backend._client()
+    config = docker_backend.container_config("oom", memory_mb=0)
+    config["mem_limit"] = config["memswap_limit"] = 64 * 2**20
+    config["entrypoint"] = ["python3", "-c", "blocks = []\nwhile True: blocks.append(bytearray(8 * 2**20))"]
+    container = client.containers.create(**config)
+    try:
+        execution = docker_backend.stream(container, b"", time.monotonic() + 60)
+    finally:
+        docker_backend_module._remove(container)
+    assert execution.oom_killed and not execution.timed_out
+
+
+@pytest.mark.docker
+def test_doctor_passes_on_a_ready_machine(docker_backend) -> None:  # noqa: F811
+    from judge.sandbox_doctor import diagnose
+
+    failed = [f for f in diagnose() if f.required and not f.ok]
+    assert not failed, failed
+
+
+@pytest.mark.docker
+def test_gpus_without_a_gpu_runtime_is_a_clear_error(docker_backend) -> None:  # noqa: F811
+    if "nvidia" in docker_backend._client().info().get("Runtimes", {}):
+        pytest.skip("this engine has a GPU runtime")
+    with pytest.raises(BackendError, match="NVIDIA Container Toolkit"):
+        DockerBackend.connect(gpus="all")
