@@ -16,7 +16,7 @@ from typing import Any
 
 from judge.sandbox_image import SandboxError, engine, image_tag
 
-CAP_SETUID_SETGID = "00000000000000c0"
+CHECKER_CAPS_HEX = f"{sum(1 << n for n in (1, 5, 6, 7)):016x}"  # DAC_OVERRIDE, KILL, SETGID, SETUID
 NO_CAPS = "0000000000000000"
 
 # Runs as the container's PID 1 in place of the entry point: the same privilege drop, then a
@@ -93,17 +93,19 @@ def probe(client: Any, tag: str) -> dict[str, Any]:
 
 
 def _probe_findings(report: dict[str, Any]) -> list[Finding]:
+    from judge.backends.docker import CHECKER_UID, WORKER_UID
+
     worker = report.get("worker") or {}
     expectations = [
-        ("checker runs as its own uid", report.get("checker_uid") == 10001, f"uid {report.get('checker_uid')}"),
+        ("checker runs as its own uid", report.get("checker_uid") == CHECKER_UID, f"uid {report.get('checker_uid')}"),
         (
-            "checker keeps only CAP_SETUID+CAP_SETGID",
-            report.get("checker_caps") == CAP_SETUID_SETGID,
+            "checker keeps only SETUID, SETGID, KILL, DAC_OVERRIDE",
+            report.get("checker_caps") == CHECKER_CAPS_HEX,
             f"CapEff {report.get('checker_caps')}",
         ),
         (
             "worker runs as another uid",
-            worker.get("uid") == 10002,
+            worker.get("uid") == WORKER_UID,
             f"uid {worker.get('uid')} {report.get('worker_error', '')}",
         ),
         ("worker has no capability", worker.get("caps") == NO_CAPS, f"CapEff {worker.get('caps')}"),

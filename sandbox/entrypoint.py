@@ -1,17 +1,19 @@
 """PID 1 of the sandbox: unpack the run, become the checker uid, run the checker in this process.
 
-The container starts as root with no capability but CAP_SETUID and CAP_SETGID (Docker's
-cap_drop=ALL + cap_add, so they are also the whole bounding set) and no-new-privileges. Then:
+The container starts as root with no capability but the four the checker needs (Docker's
+cap_drop=ALL + cap_add, so they are also the whole bounding set) and no-new-privileges:
+CAP_SETUID and CAP_SETGID to start each worker as the worker uid, CAP_KILL to stop it, and
+CAP_DAC_OVERRIDE to write its /proc/<pid>/clear_refs (the per-call peak memory). Then:
 
 1. read the run from stdin: one tar holding spec.json, problem/, submission/ and driver/.
    It comes from the host judge, not from the candidate; it is still checked entry by entry.
 2. PR_SET_KEEPCAPS and setresuid/setresgid to the checker uid: the permitted capabilities
    survive the switch, the effective ones are cleared.
-3. capset: effective = permitted = {SETUID, SETGID}, inheritable empty, ambient cleared.
+3. capset: effective = permitted = those four, inheritable empty, ambient cleared.
 4. unpack into /judge (a tmpfs owned by the checker, mode 0711): problem/ 0700 (hidden tests,
    oracles: the worker uid cannot even look up a name in it), submission/ and driver/ 0755.
 5. run judge_harness.checker here, with the spec as its stdin. No exec: an exec as a non-root
-   uid keeps only ambient capabilities, so the checker would lose CAP_SETUID.
+   uid keeps only ambient capabilities, so the checker would lose them.
 
 The checker forks each worker; its preexec (which still holds CAP_SETUID) switches to the worker
 uid, and the exec that follows leaves the worker with no capability at all: non-root, no file
@@ -40,8 +42,11 @@ DIRECTORY_MODES = {"problem": 0o700, "submission": 0o755, "driver": 0o755}
 PR_SET_KEEPCAPS = 8
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
+CAP_DAC_OVERRIDE = 1
+CAP_KILL = 5
 CAP_SETGID = 6
 CAP_SETUID = 7
+CHECKER_CAPS = (CAP_DAC_OVERRIDE, CAP_KILL, CAP_SETGID, CAP_SETUID)  # Docker's cap_add, in judge/backends/docker.py
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 EXIT_BOX_ERROR = 70
 
@@ -64,7 +69,7 @@ def _check(result: int, what: str) -> None:
 
 
 def become_checker(uid: int, gid: int) -> None:
-    """Switch to uid/gid, keeping CAP_SETUID and CAP_SETGID effective and nothing inheritable."""
+    """Switch to uid/gid keeping CHECKER_CAPS effective and nothing inheritable or ambient."""
     libc = ctypes.CDLL(None, use_errno=True)
     _check(libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(PR_SET_KEEPCAPS)")
     os.setgroups([])
@@ -73,7 +78,7 @@ def become_checker(uid: int, gid: int) -> None:
     _check(libc.prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0), "prctl(PR_SET_KEEPCAPS, 0)")
     header = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
     data = (CapData * 2)()
-    keep = (1 << CAP_SETUID) | (1 << CAP_SETGID)
+    keep = sum(1 << cap for cap in CHECKER_CAPS)
     data[0].effective = data[0].permitted = keep
     _check(libc.capset(ctypes.byref(header), data), "capset")
     _check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(PR_CAP_AMBIENT_CLEAR_ALL)")

@@ -94,7 +94,7 @@ def test_container_config_hardens_every_run() -> None:
     config = DockerBackend("judge-sandbox:test", cpus=1.5).container_config("toy-add", memory_mb=512)
     assert config["network_mode"] == "none"
     assert config["read_only"] is True
-    assert config["cap_drop"] == ["ALL"] and sorted(config["cap_add"]) == ["SETGID", "SETUID"]
+    assert config["cap_drop"] == ["ALL"] and sorted(config["cap_add"]) == ["DAC_OVERRIDE", "KILL", "SETGID", "SETUID"]
     assert config["security_opt"] == ["no-new-privileges"]
     assert config["environment"] == {}
     assert config["memswap_limit"] == config["mem_limit"] > 512 * 2**20

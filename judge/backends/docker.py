@@ -2,8 +2,8 @@
 
 Per run: a new container (labelled, removed in every case, leftovers of crashed runs removed
 when the next backend connects); no network; a read-only root; two capped tmpfs, /judge for
-the checker (uid 10001) and /tmp for the worker (uid 10002); no capability but CAP_SETUID and
-CAP_SETGID, which sandbox/entrypoint.py keeps for the checker only, with no-new-privileges; a
+the checker (uid 10001) and /tmp for the worker (uid 10002); no capability but the four in
+CHECKER_CAPS, which sandbox/entrypoint.py keeps for the checker only, with no-new-privileges; a
 pids limit, memory with swap equal to memory, a CPU quota, nofile/fsize/core ulimits, an empty
 environment. The run (spec, problem files, submission, driver) goes in as one tar on stdin;
 the checker's signed result comes back on stdout. The host enforces the suite's wall limit
@@ -30,6 +30,9 @@ from judge.sandbox_image import SandboxError, engine, image_tag
 
 CHECKER_UID = 10001  # kept in step with sandbox/Dockerfile
 WORKER_UID = 10002
+# What the checker keeps (and so the whole bounding set): start the worker as its uid (SETUID,
+# SETGID), stop it (KILL), reset its /proc/<pid>/clear_refs for per-call peak memory (DAC_OVERRIDE).
+CHECKER_CAPS = ("DAC_OVERRIDE", "KILL", "SETGID", "SETUID")
 LABEL_RUN = "judge.sandbox.run"
 LABEL_OWNER = "judge.sandbox.owner"
 WALL_SLACK_S = 20.0  # container start, checker and worker imports on top of the suite's wall limit
@@ -237,8 +240,7 @@ class DockerBackend:
         return {
             "image": self.image,
             "labels": {LABEL_RUN: "1", LABEL_OWNER: self.owner, "judge.sandbox.problem": slug},
-            "stdin_open": True,
-            "stdin_once": True,
+            "stdin_open": True,  # with StdinOnce: closing our end of the attach closes the box's stdin
             "tty": False,
             "environment": {},
             "hostname": "sandbox",
@@ -251,7 +253,7 @@ class DockerBackend:
             "shm_size": f"{SHM_MB}m",
             "user": "0:0",  # only until the entry point drops to the checker uid
             "cap_drop": ["ALL"],
-            "cap_add": ["SETUID", "SETGID"],
+            "cap_add": list(CHECKER_CAPS),  # kept by the checker only; see sandbox/entrypoint.py
             "security_opt": ["no-new-privileges"],
             "pids_limit": PIDS_LIMIT,
             "mem_limit": memory,
