@@ -44,10 +44,10 @@ tr.first-of-candidate td { border-top: 2px solid var(--line); }
 .verdict-runtime-error, .verdict-compilation-error { background: #fbefff; color: #6e40c9; }
 .verdict-time-limit-exceeded, .verdict-memory-limit-exceeded, .verdict-output-limit-exceeded { background: #fff8c5; color: #7d4e00; }
 .verdict-internal-error, .verdict-not-run { background: #eff2f5; color: var(--muted); }
-.flag { display: inline-block; padding: 0 6px; border-radius: 4px; font-size: 12px; font-weight: 600; }
+.flag { display: inline-block; white-space: nowrap; padding: 0 6px; border-radius: 4px; font-size: 12px; font-weight: 600; }
 .flag-late { background: #fff1e5; color: #9a3412; }
 .flag-forbidden { background: #ffebe9; color: #a40e26; }
-.ok { color: var(--muted); }
+.ok { color: var(--muted); white-space: nowrap; }
 .note { color: var(--muted); font-size: 12px; max-width: 460px; overflow-wrap: anywhere; }
 ul.errors { margin: 4px 0 12px; padding-left: 20px; }
 li.error .kind { font-weight: 600; color: #a40e26; }
@@ -183,10 +183,13 @@ def to_html(report: dict[str, Any]) -> str:
     )
     for candidate in report["candidates"]:
         for index, cell in enumerate(candidate["results"]):
-            late = '<span class="flag flag-late">late</span>' if cell["late"] else '<span class="ok">on time</span>'
+            if cell["late"]:
+                late = '<span class="flag flag-late">late</span>'
+            else:
+                late = '<span class="ok">on time</span>' if cell.get("modified_at") else '<span class="ok">—</span>'
             forbidden = (
                 "".join(
-                    f'<div><span class="flag flag-forbidden">{e(use["name"])}</span> line {use["line"]}</div>'
+                    f'<div class="ok"><span class="flag flag-forbidden">{e(use["name"])}</span> line {use["line"]}</div>'
                     for use in cell["forbidden"]
                 )
                 or '<span class="ok">none</span>'

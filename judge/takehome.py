@@ -174,7 +174,7 @@ def create_bundle(problems: list[Problem], out: Path, hours: float = DEFAULT_HOU
         raise TakehomeError(f"expected a positive number of hours, got {hours}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise TakehomeError(f"{out} exists and is not an empty folder; pick a new --out so nothing is overwritten")
-    created = time.time() if now is None else now
+    created = float(int(time.time() if now is None else now))  # whole seconds: the manifest stores no more
     out.mkdir(parents=True, exist_ok=True)
     for problem in problems:
         folder = out / problem.slug
@@ -255,8 +255,10 @@ def inspect(bundle: Bundle, folder: Path, name: str | None = None) -> Candidate:
                     if getattr(theirs, f) != getattr(bundle, f)
                 ]
                 candidate.error(
-                    "tampered", f"{MANIFEST_NAME} was edited: {', '.join(fields)} differ from the interviewer's copy"
+                    "tampered", f"{MANIFEST_NAME} was edited: {', '.join(fields)} changed from the interviewer's copy"
                 )
+    if any(error["kind"] == "wrong problem set" for error in candidate.errors):
+        return candidate  # file by file, another bundle differs everywhere: that one error says it all
     present = set(_walk(folder))
     for rel, digest in sorted(bundle.files.items()):
         if rel == MANIFEST_NAME:

@@ -170,7 +170,7 @@ def create(problem: Problem, directory: Path, minutes: int | None = None, now: f
         slug=problem.slug,
         problem_hash=problem.content_hash(),
         file=solution,
-        started_at=time.time() if now is None else now,
+        started_at=float(int(time.time() if now is None else now)),  # whole seconds, as the manifest stores it
         minutes=minutes or problem.estimated_minutes,
         paused=[],
     )

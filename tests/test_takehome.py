@@ -1,0 +1,397 @@
+"""Take-homes: bundles (and what must never be in one), checking returned folders, grading, the CLI.
+
+Grading is tested with a fake judge (tests/takehome_support.fake_run) except in
+test_create_grade_three_candidates_end_to_end, which runs the real judge on the local backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from judge import grading, scan, takehome
+from judge.catalog import Problem, load_catalog
+from judge.cli import cli
+
+try:  # tests/ is a package in some checkouts and a plain folder on sys.path in others
+    from tests.takehome_support import (
+        ALICE,
+        CAROL,
+        DAVE,
+        FIXTURES,
+        TOY,
+        Elements,
+        dump_dom,
+        fake_run,
+        returned_folder,
+        tamper_deadline,
+    )
+except ModuleNotFoundError:
+    from takehome_support import (
+        ALICE,
+        CAROL,
+        DAVE,
+        FIXTURES,
+        TOY,
+        Elements,
+        dump_dom,
+        fake_run,
+        returned_folder,
+        tamper_deadline,
+    )
+
+
+@pytest.fixture(scope="module")
+def toy() -> Problem:
+    return load_catalog([FIXTURES]).get("toy-add")
+
+
+@pytest.fixture
+def bundle(toy: Problem, tmp_path: Path) -> tuple[takehome.Bundle, Path]:
+    out = tmp_path / "bundle"
+    return takehome.create_bundle([toy], out, hours=24, now=time.time()), out
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("JUDGE_PROBLEMS_PATH", str(FIXTURES))
+    monkeypatch.setenv("JUDGE_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+# --- the bundle ---------------------------------------------------------------------------------
+
+
+def test_bundle_layout_manifest_and_readme(toy: Problem, bundle: tuple[takehome.Bundle, Path]) -> None:
+    manifest, out = bundle
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == [
+        "README.md",
+        "takehome.json",
+        "toy-add/problem.toml",
+        "toy-add/statement.md",
+        "toy-add/test_public.py",
+        "toy-add/toy_add.py",
+    ]
+    data = json.loads((out / "takehome.json").read_text())
+    assert data["bundle_id"] == manifest.bundle_id and data["bundle_id"].startswith("th-")
+    assert data["problems"] == [
+        {"slug": "toy-add", "title": toy.title, "module": "toy_add", "problem_hash": toy.content_hash()}
+    ]
+    assert takehome.load_bundle(out / "takehome.json") == manifest
+    assert manifest.deadline - manifest.created_at == 24 * 3600
+    assert "toy-add/toy_add.py" not in data["files"]  # the one file the candidate edits
+    readme = (out / "README.md").read_text()
+    assert (
+        data["deadline"] in readme and "python -m judge_harness.inprocess toy-add toy-add/toy_add.py public" in readme
+    )
+    assert "`torch.add`" in readme  # forbidden names are told up front
+    public = tomllib.loads((out / "toy-add" / "problem.toml").read_text())
+    assert public["tolerances"]["float32"] == {"atol": 1e-6, "rtol": 1e-5} and public["dataclasses"] == ["Pair"]
+    assert "wrong_solutions" not in public
+
+
+def _sensitive_lines(problem: Problem) -> dict[str, set[str]]:
+    """Distinctive lines of every file a candidate must never see, minus lines the public files share."""
+    public_files = [
+        problem.path / n for n in ("statement.md", "stub.py", "test_public.py", "driver.py", "problem.toml")
+    ]
+    public = {line.strip() for f in public_files if f.exists() for line in f.read_text().splitlines()}
+    secret = [problem.test_file("hidden"), problem.reference, *sorted((problem.path / "wrong").glob("*.py"))]
+    secret += [f for f in sorted(problem.path.glob("*.py")) if f.name not in ("stub.py", "test_public.py", "driver.py")]
+    found = {}
+    for file in dict.fromkeys(secret):
+        if file.exists():
+            lines = {line.strip() for line in file.read_text().splitlines()}
+            found[str(file)] = {line for line in lines if len(line) >= 30 and line not in public}
+    return found
+
+
+def test_bundle_never_contains_hidden_tests_references_or_wrong_solutions(tmp_path: Path) -> None:
+    """Scan real bundles: every loadable problem (the repository's and the fixture), one bundle each."""
+    catalog = load_catalog([FIXTURES, *[p for p in [Path(__file__).resolve().parents[1] / "problems"] if p.is_dir()]])
+    assert "toy-add" in catalog.problems
+    for slug, problem in catalog.problems.items():
+        out = tmp_path / slug
+        takehome.create_bundle([problem], out)
+        names = {p.relative_to(out).as_posix() for p in out.rglob("*")}
+        assert not any(
+            name.endswith("test_hidden.py") or "/wrong" in name or name.startswith("wrong") for name in names
+        ), names
+        assert not any(Path(name).name in ("reference.py", f"{problem.module_name}_ref.py") for name in names)
+        bundle_text = "\n".join(p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
+        for file, lines in _sensitive_lines(problem).items():
+            leaked = [line for line in lines if line in bundle_text]
+            assert not leaked, f"{slug}: lines of {file} are in the bundle: {leaked[:3]}"
+        for name in problem.wrong_solutions:
+            assert name not in bundle_text, f"{slug}: the bundle names the known-wrong solution {name}"
+
+
+def test_create_refuses_to_overwrite_and_bad_input(toy: Problem, tmp_path: Path) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(takehome.TakehomeError, match="not an empty folder"):
+        takehome.create_bundle([toy], tmp_path / "full")
+    with pytest.raises(takehome.TakehomeError, match="twice"):
+        takehome.create_bundle([toy, toy], tmp_path / "twice")
+    with pytest.raises(takehome.TakehomeError, match="positive"):
+        takehome.create_bundle([toy], tmp_path / "zero", hours=0)
+
+
+# --- returned folders ---------------------------------------------------------------------------
+
+
+def kinds(candidate: takehome.Candidate) -> list[str]:
+    return [e["kind"] for e in candidate.errors]
+
+
+def test_an_untouched_folder_with_caches_has_no_errors(bundle: tuple[takehome.Bundle, Path], tmp_path: Path) -> None:
+    manifest, out = bundle
+    folder = returned_folder(out, tmp_path, "alice", ALICE)
+    (folder / "toy-add" / "__pycache__").mkdir()
+    (folder / "toy-add" / "__pycache__" / "toy_add.cpython-311.pyc").write_bytes(b"\0")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    candidate = takehome.inspect(manifest, folder)
+    assert candidate.errors == [] and not candidate.blocked
+    assert candidate.solutions == {"toy-add": folder / "toy-add" / "toy_add.py"}
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected", "blocked"),
+    [
+        (lambda f: (f / "notes.txt").write_text("my notes"), ["extra file"], False),
+        (lambda f: (f / "toy-add" / "toy_add.py").unlink(), ["missing file"], False),
+        (lambda f: (f / "toy-add" / "statement.md").unlink(), ["missing file"], False),
+        (lambda f: (f / "toy-add" / "test_public.py").write_text("def test_nothing(): pass\n"), ["tampered"], True),
+        (tamper_deadline, ["tampered"], True),
+        (lambda f: (f / "takehome.json").write_text("{"), ["tampered"], True),
+        (lambda f: (f / "takehome.json").unlink(), ["missing manifest"], True),
+        (lambda f: shutil.rmtree(f), ["not a folder"], True),
+    ],
+    ids=[
+        "extra",
+        "missing-solution",
+        "missing-statement",
+        "edited-public-tests",
+        "edited-deadline",
+        "broken-manifest",
+        "no-manifest",
+        "no-folder",
+    ],
+)
+def test_returned_folder_problems_are_reported(
+    bundle, tmp_path: Path, damage, expected: list[str], blocked: bool
+) -> None:  # noqa: ANN001
+    manifest, out = bundle
+    folder = returned_folder(out, tmp_path, "someone", ALICE)
+    damage(folder)
+    candidate = takehome.inspect(manifest, folder)
+    assert kinds(candidate) == expected, candidate.errors
+    assert candidate.blocked is blocked
+
+
+def test_a_folder_from_another_bundle_is_the_wrong_problem_set(toy: Problem, bundle, tmp_path: Path) -> None:  # noqa: ANN001
+    manifest, _ = bundle
+    other = tmp_path / "other-bundle"
+    takehome.create_bundle([toy], other)
+    candidate = takehome.inspect(manifest, other)
+    assert kinds(candidate) == ["wrong problem set"] and candidate.blocked
+    assert manifest.bundle_id in candidate.errors[0]["message"]
+
+
+# --- grading (fake judge) -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def graded(toy: Problem, bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:  # noqa: ANN001
+    manifest, out = bundle
+    monkeypatch.setattr(grading.runner, "run", fake_run)
+    root = tmp_path / "returned"
+    folders = [
+        returned_folder(out, root, "alice", ALICE),
+        returned_folder(out, root, "bob", (TOY / "wrong" / "off_by_one.py").read_text()),
+        returned_folder(out, root, "carol", CAROL),
+        returned_folder(out, root, "dave", DAVE),
+        returned_folder(out, root, "erin", None),
+        root / "frank",  # never arrived
+    ]
+    tamper_deadline(folders[3])
+    late = manifest.deadline + 3600
+    os.utime(folders[2] / "toy-add" / "toy_add.py", (late, late))
+    (folders[1] / "helpers.py").write_text("x = 1\n")
+    calls: list[tuple[int, int, str]] = []
+    report = grading.grade(
+        manifest, folders, load_catalog([FIXTURES]), backend=None, jobs=2, progress=lambda *a: calls.append(a)
+    )
+    report["_progress"] = calls
+    return report
+
+
+def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in report["candidates"]}
+
+
+def test_grade_verdicts_ratios_and_late(graded: dict[str, Any]) -> None:
+    candidates = by_name(graded)
+    [alice], [bob], [carol] = (
+        candidates["alice"]["results"],
+        candidates["bob"]["results"],
+        candidates["carol"]["results"],
+    )
+    assert (alice["verdict"], alice["passed"], alice["total"]) == ("Accepted", 2, 2)
+    assert (bob["verdict"], bob["passed"]) == ("Wrong Answer", 1)
+    assert bob["message"].startswith("test_add_random: sum: max abs error")
+    assert alice["time_ratio"] == 2.0 and alice["memory_ratio"] == 1.5  # against the reference run alongside
+    assert carol["late"] and candidates["carol"]["late"] and not alice["late"]
+    [problem] = graded["problems"]
+    assert problem["reference"]["verdict"] == "Accepted" and problem["reference"]["time_s"] == 0.2
+    assert problem["changed_since_bundle"] is False
+
+
+def test_grade_reports_errors_and_still_grades_the_others(graded: dict[str, Any]) -> None:
+    candidates = by_name(graded)
+    assert candidates["alice"]["status"] == "graded" and candidates["alice"]["errors"] == []
+    assert candidates["bob"]["status"] == "errors" and [e["kind"] for e in candidates["bob"]["errors"]] == [
+        "extra file"
+    ]
+    assert candidates["bob"]["results"][0]["verdict"] == "Wrong Answer"  # an extra file is reported, not fatal
+    assert candidates["dave"]["status"] == "not graded" and candidates["dave"]["results"][0]["verdict"] is None
+    assert "deadline" in candidates["dave"]["errors"][0]["message"]
+    assert candidates["erin"]["results"][0]["message"] == "no solution file"
+    assert candidates["frank"]["status"] == "not graded"
+    # reference + alice + bob + carol ran; dave (tampered), erin (no file) and frank (no folder) did not
+    assert [total for _, total, _ in graded["_progress"]] == [4] * 5
+
+
+def test_grade_flags_forbidden_api_and_copies(graded: dict[str, Any]) -> None:
+    candidates = by_name(graded)
+    assert candidates["dave"]["results"][0]["forbidden"] == [{"name": "torch.add", "line": 15, "text": "T.add"}]
+    assert candidates["alice"]["results"][0]["forbidden"] == []
+    pairs = [(p["a"], p["b"]) for p in graded["similarity"]["pairs"]]
+    assert ("alice", "carol") in pairs and ("alice", "dave") in pairs  # dave's is alice's with one line changed
+    assert not any("bob" in pair for pair in pairs)
+
+
+def test_grade_names_duplicate_folders_apart(tmp_path: Path) -> None:
+    assert grading.candidate_names([tmp_path / "a" / "x", tmp_path / "b" / "x", tmp_path / "y"]) == ["x", "x#2", "y"]
+
+
+# --- the static scans ---------------------------------------------------------------------------
+
+
+def test_forbidden_uses_follow_imports_and_aliases() -> None:
+    source = (
+        "import torch\nimport torch as t\nfrom torch import add as plus\nimport torch.nn.functional as F\n"
+        "x = torch.add(1, 2)\ny = t.add\nz = plus(1, 2)\nw = getattr(torch, 'add')\nv = __import__('torch').add\n"
+        "fine = torch.addmm\nalso_fine = x.add_(1)\nq = F.scaled_dot_product_attention(1, 2, 3)\n"
+    )
+    uses = scan.forbidden_uses(source, ["torch.add", "torch.nn.functional.scaled_dot_product_attention"])
+    assert [(u.name.split(".")[-1], u.line) for u in uses] == [
+        ("add", 3),
+        ("add", 5),
+        ("add", 6),
+        ("add", 7),
+        ("add", 8),
+        ("add", 9),
+        ("scaled_dot_product_attention", 12),
+    ]
+    assert scan.forbidden_uses("def f(:", ["torch.add"]) == []  # unparsable: nothing to report here
+
+
+def test_similarity_survives_renaming_and_ignores_the_stub() -> None:
+    stub = (TOY / "stub.py").read_text()
+    alice, carol = scan.own_fingerprints(ALICE, stub), scan.own_fingerprints(CAROL, stub)
+    bob = scan.own_fingerprints((TOY / "wrong" / "off_by_one.py").read_text(), stub)
+    assert scan.similarity(alice, carol) == 1.0
+    assert scan.similarity(alice, bob) < 0.2
+    assert scan.similarity(scan.own_fingerprints(stub, stub), alice) is None  # an untouched stub is not "similar"
+    assert scan.normalise("x = 1  # comment\n") == scan.normalise('"""doc"""\n\ny   =   1\n')
+
+
+# --- the commands -------------------------------------------------------------------------------
+
+
+def test_create_and_grade_commands(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    created = runner.invoke(
+        cli, ["takehome", "create", "--problems", "toy-add", "--hours", "2", "--out", str(env / "b"), "--json"]
+    )
+    assert created.exit_code == 0, created.output
+    assert json.loads(created.stdout)["problems"][0]["slug"] == "toy-add"
+    again = runner.invoke(cli, ["takehome", "create", "--problems", "toy-add", "--out", str(env / "b")])
+    assert again.exit_code == 2 and "not an empty folder" in again.output
+    unknown = runner.invoke(cli, ["takehome", "create", "--problems", "toy-add,nope", "--out", str(env / "c")])
+    assert unknown.exit_code == 2 and "no problem 'nope'" in unknown.output
+
+    monkeypatch.setattr(grading.runner, "run", fake_run)
+    alice = returned_folder(env / "b", env / "in", "alice", ALICE)
+    bob = returned_folder(env / "b", env / "in", "bob", (TOY / "wrong" / "off_by_one.py").read_text())
+    args = ["takehome", "grade", str(env / "b"), str(alice), str(bob), "--report", str(env / "r"), "--backend", "local"]
+    graded = runner.invoke(cli, [*args, "--json"])
+    assert graded.exit_code == 0, graded.output
+    data = json.loads(graded.stdout)
+    assert [c["results"][0]["verdict"] for c in data["candidates"]] == ["Accepted", "Wrong Answer"]
+    assert {Path(p).name for p in data["files"].values()} == {"report.json", "report.md", "report.html"}
+    assert json.loads((env / "r" / "report.json").read_text())["bundle_id"] == data["bundle_id"]
+    assert "| alice | toy-add | Accepted | 2/2 |" in (env / "r" / "report.md").read_text()
+    table = runner.invoke(cli, args)
+    assert table.exit_code == 0 and "grading" in table.stderr and "report.html" in table.stdout
+
+    (env / "bad.json").write_text("{}")
+    bad = runner.invoke(cli, ["takehome", "grade", str(env / "bad.json"), str(alice), "--report", str(env / "r2")])
+    assert bad.exit_code == 2 and "not a take-home manifest" in bad.output
+
+
+@pytest.mark.slow
+def test_create_grade_three_candidates_end_to_end(env: Path, tmp_path: Path) -> None:
+    """The interviewer's path with the real judge: bundle, three candidates (+ two broken folders), HTML report in Chromium."""
+    runner = CliRunner()
+    created = runner.invoke(
+        cli, ["takehome", "create", "--problems", "toy-add", "--hours", "48", "--out", str(env / "bundle")]
+    )
+    assert created.exit_code == 0, created.output
+    returned = env / "returned"
+    folders = [
+        returned_folder(env / "bundle", returned, "alice", ALICE),  # correct
+        returned_folder(env / "bundle", returned, "bob", (TOY / "wrong" / "off_by_one.py").read_text()),  # wrong
+        returned_folder(env / "bundle", returned, "carol", CAROL),  # copied from alice
+        returned_folder(env / "bundle", returned, "dave", DAVE),  # edited the deadline: not run
+    ]
+    tamper_deadline(folders[3])
+    manifest = env / "bundle" / "takehome.json"
+    args = [
+        "takehome",
+        "grade",
+        str(manifest),
+        *map(str, folders),
+        "--jobs",
+        "2",
+        "--backend",
+        "local",
+        "--report",
+        str(env / "report"),
+    ]
+    graded = runner.invoke(cli, [*args, "--json"])
+    assert graded.exit_code == 0, graded.output
+    report = json.loads(graded.stdout)
+    verdicts = {c["name"]: c["results"][0]["verdict"] for c in report["candidates"]}
+    assert verdicts == {"alice": "Accepted", "bob": "Wrong Answer", "carol": "Accepted", "dave": None}
+    assert report["problems"][0]["reference"]["verdict"] == "Accepted"
+    alice = report["candidates"][0]["results"][0]
+    assert alice["passed"] == alice["total"] > 0 and alice["time_ratio"] > 0 and alice["memory_ratio"] is not None
+    assert ("alice", "carol") in [(p["a"], p["b"]) for p in report["similarity"]["pairs"]]
+
+    dom = Elements(dump_dom(env / "report" / "report.html", tmp_path / "chromium-profile"))
+    rows = {(r["data-candidate"], r["data-verdict"]) for r in dom.with_class("result")}
+    assert rows == {("alice", "Accepted"), ("bob", "Wrong Answer"), ("carol", "Accepted"), ("dave", "not run")}
+    assert ("alice", "carol") in {(p["data-a"], p["data-b"]) for p in dom.with_class("pair")}
+    assert {(e["data-candidate"], e["data-kind"]) for e in dom.with_class("error")} == {("dave", "tampered")}
+    assert [r["data-forbidden"] for r in dom.with_class("result") if r["data-candidate"] == "dave"] == ["1"]
