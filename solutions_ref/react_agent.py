@@ -203,11 +203,7 @@ class ReActAgent:
 
 
 def _render_step(step: Step) -> str:
-    if not step.action:
-        return f"Thought: {step.thought}\nObservation: {step.observation}\n"
-    return (
-        f"Thought: {step.thought}\n"
-        f"Action: {step.action}\n"
-        f"Action Input: {step.action_input}\n"
-        f"Observation: {step.observation}\n"
-    )
+    thought = f"Thought: {step.thought}\n" if step.thought else ""
+    if not step.action:  # unparseable turn: what the model said, then the format reminder
+        return f"{thought}Observation: {step.observation}\n"
+    return f"{thought}Action: {step.action}\nAction Input: {step.action_input}\nObservation: {step.observation}\n"
