@@ -7,6 +7,7 @@ judge/history.py. This module parses and presents.
 from __future__ import annotations
 
 import functools
+import hashlib
 import random
 import sqlite3
 import sys
@@ -205,9 +206,14 @@ def record_submit(slug: str, file: Path, result: RunResult) -> None:
     now = time.time()
     late = ws is not None and ws.is_late(now)
     try:
+        data = file.read_bytes()
+        judged = "sha256:" + hashlib.sha256(data).hexdigest() == result.submission_hash
+        source = (
+            data.decode("utf-8") if judged else "# the file changed while it was being judged; this copy was not kept\n"
+        )
         history.record(
             result,
-            file.read_text(encoding="utf-8"),
+            source,
             tags=problem.tags,
             elapsed_s=None if ws is None else ws.elapsed_s(now),
             late=late,

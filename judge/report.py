@@ -25,6 +25,9 @@ from typing import Any
 
 from judge.present import human_bytes
 
+LATE_NOTE = (
+    "Late: the solution file was last modified after the deadline (its mtime; unzip, cp -p and rsync -t keep it)."
+)
 CSS = """
 :root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg: #f6f8fa; }
 * { box-sizing: border-box; }
@@ -113,6 +116,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "## Results",
         "",
+        LATE_NOTE,
+        "",
         "| candidate | problem | verdict | tests | time (× ref) | peak memory (× ref) | late | forbidden API | note |",
     ]
     out.append("|---|---|---|---|---|---|---|---|---|")
@@ -178,7 +183,8 @@ def to_html(report: dict[str, Any]) -> str:
             f'<td>{_verdict_badge(ref.get("verdict"))}</td><td class="num">{e(_time(ref))}</td><td class="num">{e(_memory(ref))}</td><td>{forbidden}</td></tr>'
         )
     parts.append(
-        '</tbody></table><h2>Results</h2><table id="results"><thead><tr><th>candidate</th><th>problem</th><th>verdict</th>'
+        f'</tbody></table><h2>Results</h2><p class="meta">{e(LATE_NOTE)} Time and memory are relative to the reference, run alongside.</p>'
+        '<table id="results"><thead><tr><th>candidate</th><th>problem</th><th>verdict</th>'
         "<th>tests</th><th>time (× ref)</th><th>peak memory (× ref)</th><th>late</th><th>forbidden API</th><th>note</th></tr></thead><tbody>"
     )
     for candidate in report["candidates"]:
