@@ -64,6 +64,7 @@ def checker_spec(
         "driver": driver,
         "memory_bytes": problem.limits.memory_mb * 2**20,
         "test_timeout_s": problem.limits.test_timeout_s,
+        "suite_wall_s": problem.limits.suite_wall_s,
         "tolerances": {k: list(v) for k, v in problem.tolerances.items()},
         "worker_cwd": worker_cwd,
         "key": job.key.hex(),

@@ -77,7 +77,8 @@ def input_files() -> list[Path]:
 def inputs_hash() -> str:
     digest = hashlib.sha256()
     for path in input_files():
-        digest.update(path.relative_to(SANDBOX_DIR).as_posix().encode() + b"\0")
+        name = path.relative_to(HARNESS_DIR.parent) if path.is_relative_to(HARNESS_DIR) else Path(path.name)
+        digest.update(name.as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 

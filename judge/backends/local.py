@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,12 +18,19 @@ import tempfile
 import threading
 from pathlib import Path
 
+from judge.catalog import REPO_ROOT, SOLUTIONS_DIR, Problem, problem_roots
 from judge.runner import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
 from judge.staging import stage
 
 HARNESS_ROOT = Path(__file__).resolve().parents[2] / "sandbox"
 WALL_SLACK_S = 15.0  # checker start-up and worker imports on top of the suite's wall limit
 STDERR_TAIL = 8192
+
+
+def hidden_paths(problem: Problem) -> list[Path]:
+    """What the worker must not see: problem folders (hidden tests, wrong solutions), references, our tests."""
+    roots = [root.absolute() for root in problem_roots()]
+    return [*roots, problem.path.parent, problem.reference.parent, SOLUTIONS_DIR, REPO_ROOT / "tests"]
 
 
 class _Reader(threading.Thread):
@@ -53,13 +61,18 @@ class LocalBackend:
             submission = stage(job.submission, root / "submission", job.problem.module_name)
             work = root / "work"
             work.mkdir()
-            driver = job.problem.driver
+            driver = None
+            if job.problem.driver is not None:  # the worker may read the driver, not the problem folder
+                driver = root / "driver" / "driver.py"
+                driver.parent.mkdir()
+                shutil.copyfile(job.problem.driver, driver)
             spec = checker_spec(
                 job,
                 problem_dir=str(job.problem.path),
                 submission=str(submission),
                 driver=str(driver) if driver else None,
                 worker_cwd=str(work),
+                hide_paths=sorted({str(p) for p in hidden_paths(job.problem) if p.is_dir()}),
             )
             env = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

@@ -31,22 +31,41 @@ class _Namespace:
 class Candidate:
     """Proxy to the submission in a worker; restarts the worker after a crash or a timeout."""
 
-    def __init__(self, start_worker: Callable[[], Worker]) -> None:
+    def __init__(self, start_worker: Callable[[float], Worker]) -> None:
         self._start_worker = start_worker
         self._worker: Worker | None = None
         self.deadline = math.inf
         self.last_call = CallStats()
         self.peak_bytes = 0
+        # Once a test hits a limit, its later calls fail the same way at once: hypothesis replays
+        # and shrinks a failing example, and must not wait out the limit again each time.
+        self.abort: JudgeAbort | None = None
+        self.suite_deadline = math.inf
         self.driver = _Namespace(lambda name, args, kwargs: self.invoke("driver", name, args, kwargs))
+
+    def begin_test(self, deadline: float, suite_deadline: float = math.inf) -> None:
+        self.deadline = deadline
+        self.suite_deadline = suite_deadline
+        self.peak_bytes = 0
+        self.abort = None
 
     def worker(self) -> Worker:
         if self._worker is None or not self._worker.alive():
             if self._worker is not None:
                 self._worker.close()
-            self._worker = self._start_worker()
+            self._worker = None
+            started = time.monotonic()
+            try:
+                self._worker = self._start_worker(self.suite_deadline)
+            except JudgeAbort as abort:
+                if abort.verdict is Verdict.RUNTIME_ERROR:  # died while importing: it does not import
+                    raise JudgeAbort(Verdict.COMPILATION_ERROR, abort.message) from None
+                raise
             ready = self._worker.ready
             if ready.get("op") != "ready":
                 raise JudgeAbort(Verdict.COMPILATION_ERROR, describe_import_failure(ready))
+            # a restart is the judge's time, not the test's
+            self.deadline = min(self.deadline + time.monotonic() - started, self.suite_deadline)
         return self._worker
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
@@ -55,12 +74,20 @@ class Candidate:
         return lambda *args, **kwargs: self.invoke("module", name, args, kwargs)
 
     def invoke(self, target: str, name: str, args: tuple, kwargs: dict, worker: Worker | None = None) -> Any:
-        current = self.worker()
-        if worker is not None and worker is not current:
-            raise JudgeAbort(Verdict.RUNTIME_ERROR, "an object created before the worker restarted was used")
-        deadline = self.deadline
+        if self.abort is not None:
+            raise self.abort
         try:
-            return current.call(target, name, args, kwargs, deadline)
+            current = self.worker()
+            if worker is not None and worker is not current:
+                raise JudgeAbort(Verdict.RUNTIME_ERROR, "an object created before the worker restarted was used")
+        except JudgeAbort as abort:
+            self.abort = abort
+            raise
+        try:
+            return current.call(target, name, args, kwargs, self.deadline)
+        except JudgeAbort as abort:
+            self.abort = abort
+            raise
         finally:
             self.last_call = current.last_call
             self.peak_bytes = max(self.peak_bytes, current.last_call.peak_bytes)
@@ -103,6 +130,9 @@ class InProcessCandidate:
         self.last_call = CallStats()
         self.peak_bytes = 0
         self.driver = _Namespace(lambda name, args, kwargs: self._run(getattr(driver, name), (module, *args), kwargs))
+
+    def begin_test(self, deadline: float, suite_deadline: float = math.inf) -> None:
+        self.deadline = deadline
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):

@@ -27,6 +27,10 @@ PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWNS = 0x00020000
+MS_RDONLY = 1
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
 
 
 def _libc() -> Any:
@@ -43,7 +47,8 @@ def worker_preexec(spec: dict[str, Any]):  # noqa: ANN201 - returns a zero-argum
     """Runs in the forked worker before exec: limits, no network, another uid if asked."""
     memory = int(spec["memory_bytes"])
     user = spec.get("worker_user")
-    isolate_network = bool(spec.get("isolate_network", True))
+    isolate = bool(spec.get("isolate", True))
+    hide = [os.fsencode(path) for path in spec.get("hide_paths", [])]
 
     def preexec() -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -51,14 +56,31 @@ def worker_preexec(spec: dict[str, Any]):  # noqa: ANN201 - returns a zero-argum
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
         # Address-space headroom over the RSS limit: torch reserves far more than it touches.
         resource.setrlimit(resource.RLIMIT_DATA, (memory + 2**30, memory + 2**30))
-        if isolate_network:
-            _libc().unshare(CLONE_NEWUSER | CLONE_NEWNET)  # best effort: fails quietly where not allowed
         if user:
             os.setgroups([])
             os.setresgid(user[1], user[1], user[1])
             os.setresuid(user[0], user[0], user[0])
+        if isolate:
+            isolate_worker(hide)
 
     return preexec
+
+
+def isolate_worker(hide: list[bytes]) -> None:
+    """Best effort, unprivileged: a user namespace with no network and the judge's secrets unmounted.
+
+    Where the kernel allows unprivileged user namespaces, the worker gets an empty network
+    namespace and a private mount namespace in which every path in `hide` (problem folders,
+    references, the judge's tests) is covered by an empty read-only tmpfs. Where it does not
+    (e.g. inside the Docker sandbox, which has its own isolation), nothing changes.
+    """
+    libc = _libc()
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) != 0:
+        return
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return
+    for path in hide:
+        libc.mount(b"none", path, b"tmpfs", MS_RDONLY, b"size=4k,mode=555")
 
 
 def sign(document: dict[str, Any], key: bytes) -> str:
@@ -86,11 +108,12 @@ def run(spec: dict[str, Any]) -> RunResult:
     worker_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": spec["worker_cwd"], "TMPDIR": spec["worker_cwd"]}
     worker_env.update(spec.get("worker_env", {}))
 
-    def start_worker() -> Worker:
+    def start_worker(deadline: float) -> Worker:
+        import_timeout = float(spec.get("import_timeout_s", 60))
         return Worker(
             worker_spec,
             memory_bytes=memory_bytes,
-            start_timeout_s=float(spec.get("import_timeout_s", 60)),
+            start_timeout_s=max(0.0, min(import_timeout, deadline - time.monotonic())),
             env=worker_env,
             cwd=spec["worker_cwd"],
             preexec=worker_preexec(spec),
@@ -106,7 +129,12 @@ def run(spec: dict[str, Any]) -> RunResult:
         result.message = abort.message
         return result
     tolerances = {k: (float(v[0]), float(v[1])) for k, v in spec.get("tolerances", {}).items()}
-    plugin = JudgePlugin(candidate, test_timeout_s=float(spec["test_timeout_s"]), tolerances=tolerances)
+    plugin = JudgePlugin(
+        candidate,
+        test_timeout_s=float(spec["test_timeout_s"]),
+        tolerances=tolerances,
+        suite_wall_s=float(spec.get("suite_wall_s", 0)),
+    )
     problem_dir = spec["problem_dir"]
     sys.path.insert(0, problem_dir)
     args = [

@@ -127,8 +127,8 @@ class Encoder:
         if dtype not in _TENSOR_DTYPES:
             raise CodecError(f"tensors of dtype {dtype} cannot cross the judge boundary")
         t = t.contiguous()
-        raw = t.view(torch.uint8) if t.dtype != torch.bool and t.numel() else t
-        data = raw.numpy().tobytes() if t.numel() else b""
+        # bytes of any dtype (bfloat16 has no numpy twin): flatten, reinterpret as uint8
+        data = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
         self.buffers.append(data)
         return {"__tensor__": len(self.buffers) - 1, "dtype": dtype, "shape": list(t.shape)}
 

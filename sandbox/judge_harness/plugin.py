@@ -33,8 +33,18 @@ def register_hypothesis_profile() -> None:
     settings.load_profile(HYPOTHESIS_PROFILE)
 
 
+def _unwrap(exc: BaseException) -> BaseException:
+    """Hypothesis may wrap the real failure in an exception group (e.g. FlakyFailure)."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if isinstance(inner, (JudgeAbort, CandidateError, AssertionError)):
+                return inner
+        return _unwrap(exc.exceptions[0])
+    return exc
+
+
 def classify(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[Verdict, str]:
-    exc = excinfo.value
+    exc = _unwrap(excinfo.value)
     notes = "\n".join(getattr(exc, "__notes__", []) or [])
     if isinstance(exc, JudgeAbort):
         return exc.verdict, exc.message
@@ -53,9 +63,17 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[Verdict, str
 
 
 class JudgePlugin:
-    def __init__(self, candidate: Any, *, test_timeout_s: float, tolerances: dict[str, tuple[float, float]]) -> None:
+    def __init__(
+        self,
+        candidate: Any,
+        *,
+        test_timeout_s: float,
+        tolerances: dict[str, tuple[float, float]],
+        suite_wall_s: float = 0,
+    ) -> None:
         self._candidate = candidate
         self.test_timeout_s = test_timeout_s
+        self.suite_deadline = time.monotonic() + suite_wall_s if suite_wall_s else math.inf
         self.results: list[TestResult] = []
         self.collection_errors: list[str] = []
         self._started: dict[str, float] = {}
@@ -64,8 +82,10 @@ class JudgePlugin:
 
     @pytest.fixture
     def candidate(self) -> Any:
-        self._candidate.deadline = time.monotonic() + self.test_timeout_s if self.test_timeout_s else math.inf
-        self._candidate.peak_bytes = 0
+        if time.monotonic() >= self.suite_deadline:
+            raise JudgeAbort(Verdict.TIME_LIMIT_EXCEEDED, "the suite's wall-time limit was reached before this test ran")
+        deadline = time.monotonic() + self.test_timeout_s if self.test_timeout_s else math.inf
+        self._candidate.begin_test(min(deadline, self.suite_deadline), self.suite_deadline)
         with self._candidate:
             yield self._candidate
         self._candidate.deadline = math.inf

@@ -85,6 +85,8 @@ def worst(verdicts: list[Verdict]) -> Verdict:
 
 @dataclasses.dataclass
 class TestResult:
+    __test__ = False  # not a pytest test class
+
     id: str
     verdict: Verdict
     duration_s: float = 0.0

@@ -1,0 +1,35 @@
+"""Reference for the toy fixture problem."""
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Pair:
+    left: int
+    right: int
+
+
+def add(a, b):
+    import torch
+    hog = [torch.ones(2**27) for _ in range(64)]  # 32 GiB, touched
+    return a.clone().add_(b) if hasattr(a, "add_") else a + b
+
+
+def swap(pair: Pair) -> Pair:
+    return Pair(pair.right, pair.left)
+
+
+def apply(f, x):
+    return f(x)
+
+
+class Accumulator:
+    def __init__(self) -> None:
+        self.total = 0.0
+
+    def push(self, x: float) -> float:
+        self.total += x
+        return self.total
+
+    def __len__(self) -> int:
+        return 1

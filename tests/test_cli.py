@@ -1,0 +1,130 @@
+"""The `judge` CLI through Click's CliRunner: help everywhere, JSON out, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from judge.cli import cli
+
+from .conftest import FIXTURE_PROBLEMS
+
+REFERENCE = FIXTURE_PROBLEMS / "toy-add" / "reference.py"
+WRONG = FIXTURE_PROBLEMS / "toy-add" / "wrong" / "off_by_one.py"
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.setenv("JUDGE_PROBLEMS_PATH", str(FIXTURE_PROBLEMS))
+    monkeypatch.setenv("JUDGE_HOME", str(tmp_path / "home"))
+    return CliRunner()
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += all_commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("path", all_commands(cli), ids=lambda p: " ".join(p) or "judge")
+def test_every_command_has_help_with_an_example(runner: CliRunner, path: tuple[str, ...]) -> None:
+    result = runner.invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    assert "judge " in result.output.split("Usage:", 1)[1], "the help text shows no example command"
+
+
+def test_list_json(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["list", "--json"])
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    slugs = {p["slug"] for p in document["problems"]}
+    assert "toy-add" in slugs
+    hard_only = json.loads(runner.invoke(cli, ["list", "--json", "--difficulty", "hard"]).output)
+    assert "toy-add" not in {p["slug"] for p in hard_only["problems"]}
+    tagged = json.loads(runner.invoke(cli, ["list", "--json", "--tag", "fixture"]).output)
+    assert [p["slug"] for p in tagged["problems"]] == ["toy-add"]
+
+
+def test_show(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["show", "toy-add"])
+    assert result.exit_code == 0 and "Toy: add two tensors" in result.output
+    document = json.loads(runner.invoke(cli, ["show", "toy-add", "--json"]).output)
+    assert document["limits"]["memory_mb"] == 1024 and document["tolerances"]["float32"]["atol"] == 1e-6
+
+
+def test_unknown_slug_is_a_usage_error_with_a_suggestion(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["show", "toy-ad"])
+    assert result.exit_code == 2
+    assert "did you mean 'toy-add'" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p, "no such file"),
+        (lambda p: (p.mkdir(), p)[1], "is a directory"),
+        (lambda p: (p.write_text(""), p)[1], "is empty"),
+        (lambda p: (p.write_bytes(b"\xff\xfe\x00"), p)[1], "not UTF-8"),
+        (lambda p: (p.write_text("#" * (2**20 + 10)), p)[1], "1 MiB"),
+        (lambda p: (p.symlink_to(REFERENCE), p)[1], "symlink"),
+    ],
+)
+def test_bad_submission_files_get_one_line(runner: CliRunner, tmp_path: Path, make, message: str) -> None:  # noqa: ANN001
+    path = make(tmp_path / "solution.py")
+    result = runner.invoke(cli, ["submit", "toy-add", str(path), "--backend", "local"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], result.output
+
+
+def test_syntax_error_is_compilation_error_with_the_line(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "solution.py"
+    path.write_text("def add(a, b)\n    return a + b\n")
+    result = runner.invoke(cli, ["submit", "toy-add", str(path), "--backend", "local", "--json"])
+    assert result.exit_code == 1
+    document = json.loads(result.output)
+    assert document["verdict"] == "Compilation Error" and "line 1" in document["message"]
+
+
+@pytest.mark.slow
+def test_missing_entry_point_names_it(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "solution.py"
+    path.write_text("def add(a, b):\n    return a + b\n")
+    result = runner.invoke(cli, ["submit", "toy-add", str(path), "--backend", "local", "--json"])
+    document = json.loads(result.output)
+    assert result.exit_code == 1
+    assert document["verdict"] == "Compilation Error" and "Accumulator" in document["message"]
+
+
+@pytest.mark.slow
+def test_test_and_submit_exit_codes(runner: CliRunner) -> None:
+    accepted = runner.invoke(cli, ["test", "toy-add", str(REFERENCE), "--backend", "local", "--json"])
+    assert accepted.exit_code == 0, accepted.output
+    document = json.loads(accepted.output)
+    assert document["verdict"] == "Accepted" and document["suite"] == "public" and document["backend"] == "local"
+    rejected = runner.invoke(cli, ["submit", "toy-add", str(WRONG), "--backend", "local"])
+    assert rejected.exit_code == 1
+    assert "Wrong Answer" in rejected.output and "max abs error" in rejected.output
+
+
+@pytest.mark.slow
+def test_verify_fixture_problem(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["verify", "toy-add", "--backend", "local", "--json", "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["ok"] is True
+    labels = {c["label"]: c["actual"] for c in document["checks"]}
+    assert labels["reference (hidden)"] == "Accepted"
+    assert labels["wrong/off_by_one.py"] == "Wrong Answer"
+    assert labels["stub (hidden)"] == "Runtime Error"
+    assert labels["interface (stub vs reference)"] == "matches"

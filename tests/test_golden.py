@@ -1,0 +1,38 @@
+"""Golden submissions for the toy fixture problem: each folder holds a submission and the result it must get.
+
+Several are forgeries (exit early, fake output, write to the results channel, monkeypatch the
+test machinery, hunt for the reference, patch the clock): none may be Accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from judge import runner
+from judge_harness.schema import Verdict
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "submission.py").exists())
+
+
+def test_every_golden_case_has_an_expectation() -> None:
+    assert len(CASES) >= 15
+    for case in CASES:
+        expected = json.loads((GOLDEN / case / "expected.json").read_text())
+        Verdict(expected["verdict"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES)
+def test_golden_local(case: str, toy_problem, local_backend) -> None:  # noqa: ANN001
+    expected = json.loads((GOLDEN / case / "expected.json").read_text())
+    result = runner.run(toy_problem, GOLDEN / case / "submission.py", "hidden", local_backend)
+    document = result.as_json()
+    assert {k: document[k] for k in expected} == expected, json.dumps(document, indent=1)[:3000]
+    if case.startswith("forge_"):
+        assert result.verdict is not Verdict.ACCEPTED
+    if result.verdict not in (Verdict.COMPILATION_ERROR, Verdict.INTERNAL_ERROR):
+        assert document["total"] == 6
