@@ -167,7 +167,9 @@ def load_problem(folder: Path) -> Problem:
         try:
             wrong[name] = Verdict(verdict)
         except ValueError:
-            raise ProblemError(toml_path, field, f"unknown verdict {verdict!r}; expected one of {[v.value for v in Verdict]}") from None
+            raise ProblemError(
+                toml_path, field, f"unknown verdict {verdict!r}; expected one of {[v.value for v in Verdict]}"
+            ) from None
         if wrong[name] is Verdict.ACCEPTED:
             raise ProblemError(toml_path, field, "a wrong solution cannot expect Accepted")
     if (folder / "wrong").is_dir():

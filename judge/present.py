@@ -38,7 +38,9 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
-        lines.append("  ".join(c + " " * (w - len(click.unstyle(c))) for c, w in zip(row, widths, strict=True)).rstrip())
+        lines.append(
+            "  ".join(c + " " * (w - len(click.unstyle(c))) for c, w in zip(row, widths, strict=True)).rstrip()
+        )
     return "\n".join(lines)
 
 
@@ -52,7 +54,10 @@ def render_result(result: RunResult, *, verbose: bool = False) -> str:
         parts.append(table(rows, ["", "time", "test"]))
     for test in result.tests:
         if test.verdict is not Verdict.ACCEPTED:
-            parts.append(f"\n{colour(test.verdict, test.verdict.short)} {test.id.split('::', 1)[-1]}\n  " + test.message.replace("\n", "\n  "))
+            parts.append(
+                f"\n{colour(test.verdict, test.verdict.short)} {test.id.split('::', 1)[-1]}\n  "
+                + test.message.replace("\n", "\n  ")
+            )
             if test.output and verbose:
                 parts.append("  output:\n    " + test.output.replace("\n", "\n    "))
     summary = f"{colour(result.verdict)}  {result.passed}/{len(result.tests)} tests passed  {result.wall_s:.1f}s  peak {human_bytes(result.peak_bytes)}  ({result.backend})"

@@ -114,7 +114,10 @@ def run(problem: Problem, submission: Path | Submission, suite: str, backend: An
     started = time.monotonic()
     if sub.syntax_error:
         result = RunResult(
-            verdict=Verdict.COMPILATION_ERROR, problem=problem.slug, suite=suite, message=f"syntax error at {sub.syntax_error}"
+            verdict=Verdict.COMPILATION_ERROR,
+            problem=problem.slug,
+            suite=suite,
+            message=f"syntax error at {sub.syntax_error}",
         )
     else:
         job = Job(problem, sub, suite, secrets.token_bytes(32))

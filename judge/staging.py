@@ -53,7 +53,9 @@ def read_submission(path: Path) -> Submission:
     try:
         size = os.fstat(fd).st_size
         if size > MAX_SUBMISSION_BYTES:
-            raise SubmissionError(f"{path} is {size} bytes; submissions are limited to {MAX_SUBMISSION_BYTES} bytes (1 MiB)")
+            raise SubmissionError(
+                f"{path} is {size} bytes; submissions are limited to {MAX_SUBMISSION_BYTES} bytes (1 MiB)"
+            )
         data = os.read(fd, MAX_SUBMISSION_BYTES + 1)
     finally:
         os.close(fd)

@@ -107,7 +107,9 @@ def _judge(check: Check, problem: Problem, path: Path, suite: str, backend: Any)
     return check
 
 
-def verify(problems: list[Problem], backend: Any, jobs: int = 1, progress: Callable[[Check], None] | None = None) -> list[Check]:
+def verify(
+    problems: list[Problem], backend: Any, jobs: int = 1, progress: Callable[[Check], None] | None = None
+) -> list[Check]:
     checks: list[Check] = []
     work = []
     for problem in problems:

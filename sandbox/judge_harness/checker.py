@@ -185,7 +185,10 @@ def main() -> None:
         result = run(spec)
     except Exception as exc:  # the judge's own fault: report it, never blame the submission
         result = RunResult(
-            verdict=Verdict.INTERNAL_ERROR, problem=spec.get("problem", ""), suite=spec.get("suite", ""), message=repr(exc)
+            verdict=Verdict.INTERNAL_ERROR,
+            problem=spec.get("problem", ""),
+            suite=spec.get("suite", ""),
+            message=repr(exc),
         )
     result.wall_s = time.monotonic() - started
     document = result.as_json()

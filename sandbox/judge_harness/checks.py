@@ -78,7 +78,9 @@ def expect_raises(*type_names: str, match: str | None = None) -> Iterator[None]:
         yield
     except CandidateError as exc:
         if exc.type_name not in type_names:
-            raise AssertionError(f"expected {' or '.join(type_names)}, the submission raised {exc.type_name}: {exc.message}") from None
+            raise AssertionError(
+                f"expected {' or '.join(type_names)}, the submission raised {exc.type_name}: {exc.message}"
+            ) from None
         if match is not None and match.lower() not in exc.message.lower():
             raise AssertionError(f"expected {exc.type_name} mentioning {match!r}, got: {exc.message}") from None
         return

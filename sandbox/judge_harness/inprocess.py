@@ -35,7 +35,9 @@ def run(problem_dir: Path, submission: Path, suite: str, extra: list[str] | None
     args += ["-c", "/dev/null", "-o", "python_files=test_*.py", *(extra or [])]
     code = pytest.main(args, plugins=[plugin])
     for test in plugin.results:
-        print(f"{test.verdict.short:4} {test.duration_s:7.2f}s  {test.id}  {test.message.splitlines()[0] if test.message else ''}")
+        print(
+            f"{test.verdict.short:4} {test.duration_s:7.2f}s  {test.id}  {test.message.splitlines()[0] if test.message else ''}"
+        )
     print("overall:", worst([t.verdict for t in plugin.results]).value if plugin.results else "no tests")
     return int(code)
 

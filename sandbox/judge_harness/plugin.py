@@ -53,13 +53,17 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[Verdict, str
             return Verdict.MEMORY_LIMIT_EXCEEDED, f"the submission ran out of memory: {exc}"
         tail = exc.traceback.strip().splitlines()[-6:] if exc.traceback else []
         detail = "\n".join(tail)
-        return Verdict.RUNTIME_ERROR, f"the submission raised {exc}" + (f"\n{detail}" if detail else "") + (f"\n{notes}" if notes else "")
+        return Verdict.RUNTIME_ERROR, f"the submission raised {exc}" + (f"\n{detail}" if detail else "") + (
+            f"\n{notes}" if notes else ""
+        )
     if isinstance(exc, AssertionError):
         return Verdict.WRONG_ANSWER, (str(exc) or "assertion failed") + (f"\n{notes}" if notes else "")
     if type(exc).__module__.startswith("hypothesis"):
         return Verdict.INTERNAL_ERROR, f"test generation failed: {type(exc).__name__}: {exc}"
     # The test's own code tripped over what the submission returned (wrong type, missing field).
-    return Verdict.WRONG_ANSWER, f"the result could not be checked: {type(exc).__name__}: {exc}" + (f"\n{notes}" if notes else "")
+    return Verdict.WRONG_ANSWER, f"the result could not be checked: {type(exc).__name__}: {exc}" + (
+        f"\n{notes}" if notes else ""
+    )
 
 
 class JudgePlugin:
@@ -83,7 +87,9 @@ class JudgePlugin:
     @pytest.fixture
     def candidate(self) -> Any:
         if time.monotonic() >= self.suite_deadline:
-            raise JudgeAbort(Verdict.TIME_LIMIT_EXCEEDED, "the suite's wall-time limit was reached before this test ran")
+            raise JudgeAbort(
+                Verdict.TIME_LIMIT_EXCEEDED, "the suite's wall-time limit was reached before this test ran"
+            )
         deadline = time.monotonic() + self.test_timeout_s if self.test_timeout_s else math.inf
         self._candidate.begin_test(min(deadline, self.suite_deadline), self.suite_deadline)
         with self._candidate:
@@ -109,13 +115,20 @@ class JudgePlugin:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         outcome = yield
         report = outcome.get_result()
-        if call.when == "call" or (call.when == "setup" and report.failed) or (call.when == "teardown" and report.failed):
+        if (
+            call.when == "call"
+            or (call.when == "setup" and report.failed)
+            or (call.when == "teardown" and report.failed)
+        ):
             if call.when == "call":
                 verdict, message = (Verdict.ACCEPTED, "") if call.excinfo is None else classify(call.excinfo)
             elif call.excinfo is not None and isinstance(call.excinfo.value, JudgeAbort):
                 verdict, message = classify(call.excinfo)
             else:
-                verdict, message = Verdict.INTERNAL_ERROR, f"test {call.when} failed: {call.excinfo.exconly() if call.excinfo else ''}"
+                verdict, message = (
+                    Verdict.INTERNAL_ERROR,
+                    f"test {call.when} failed: {call.excinfo.exconly() if call.excinfo else ''}",
+                )
             if report.skipped:
                 return
             self._record(item.nodeid, verdict, message)

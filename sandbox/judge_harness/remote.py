@@ -100,7 +100,6 @@ def reap_descendants() -> None:
                 pass
 
 
-
 class OutputPump(threading.Thread):
     """Drains the worker's stdout+stderr: keeps a capped window, counts the total."""
 
@@ -244,7 +243,9 @@ class Worker:
         if code == -signal.SIGKILL and self.max_rss > 0.8 * self.memory_bytes:
             return JudgeAbort(Verdict.MEMORY_LIMIT_EXCEEDED, f"killed for memory during {during}")
         if code == -signal.SIGKILL:
-            return JudgeAbort(Verdict.MEMORY_LIMIT_EXCEEDED, f"worker was killed (SIGKILL, likely out of memory) during {during}")
+            return JudgeAbort(
+                Verdict.MEMORY_LIMIT_EXCEEDED, f"worker was killed (SIGKILL, likely out of memory) during {during}"
+            )
         if code < 0:
             name = signal.Signals(-code).name
             return JudgeAbort(Verdict.RUNTIME_ERROR, f"the submission crashed with {name} during {during}")
@@ -271,7 +272,9 @@ class Worker:
         self.max_rss = rss_before
         started = time.monotonic()
         try:
-            write_message(self.wfile, {"op": "call", "target": target, "name": name, "payload": payload}, encoder.buffers)
+            write_message(
+                self.wfile, {"op": "call", "target": target, "name": name, "payload": payload}, encoder.buffers
+            )
         except (BrokenPipeError, OSError) as exc:
             raise self._death(f"call to {name}", exc) from None
         try:
@@ -284,7 +287,9 @@ class Worker:
                 if op == "result":
                     return Decoder(buffers, make_handle=self._make_handle).decode(message["payload"])
                 if op == "error":
-                    raise CandidateError(str(message.get("type")), str(message.get("message")), str(message.get("traceback", "")))
+                    raise CandidateError(
+                        str(message.get("type")), str(message.get("message")), str(message.get("traceback", ""))
+                    )
                 raise JudgeAbort(Verdict.RUNTIME_ERROR, f"unexpected message from the worker during call to {name}")
         finally:
             hwm = _read_status(self.process.pid).get("VmHWM", 0) if self.alive() else 0

@@ -37,7 +37,7 @@ OUTPUT_LIMIT_BYTES = 8 * 2**20  # total worker output allowed in one run: Output
 MESSAGE_BYTES = 4096  # failure message kept per test
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     ACCEPTED = "Accepted"
     WRONG_ANSWER = "Wrong Answer"
     TIME_LIMIT_EXCEEDED = "Time Limit Exceeded"

@@ -142,7 +142,12 @@ class Worker:
             except Exception as exc:  # the submission's exception goes back as data
                 tb = traceback.format_exception(exc)
                 self.send(
-                    {"op": "error", "type": type(exc).__name__, "message": str(exc)[:2000], "traceback": "".join(tb)[-4000:]}
+                    {
+                        "op": "error",
+                        "type": type(exc).__name__,
+                        "message": str(exc)[:2000],
+                        "traceback": "".join(tb)[-4000:],
+                    }
                 )
                 continue
             self.send({"op": "result", "payload": tree}, out_buffers)
