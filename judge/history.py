@@ -83,7 +83,10 @@ def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA foreign_keys = ON")
-        if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(f"{path} was written by a newer judge (schema {version}); upgrade the judge")
+        if version < SCHEMA_VERSION:
             with transaction(connection):  # not executescript: it would COMMIT behind our back
                 for statement in SCHEMA:
                     connection.execute(statement)

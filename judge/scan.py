@@ -30,7 +30,8 @@ WINDOW = 4  # k-grams per winnowing window: any shared run of K_GRAM + WINDOW - 
 MIN_FINGERPRINTS = 3  # fewer own fingerprints than this (beyond the stub) is too little code to compare
 DEFAULT_THRESHOLD = 0.6  # Jaccard similarity of fingerprints at which a pair is reported
 IMPORTERS = ("__import__", "importlib.import_module")
-KEPT_NAMES = frozenset(dir(builtins)) | {"self", "cls"}  # meaning, not naming: kept; every other name (attributes too) -> ID
+# Builtins and self/cls carry meaning, not naming, so they stay; every other name (attributes too) becomes ID.
+KEPT_NAMES = frozenset(dir(builtins)) | {"self", "cls"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -129,6 +129,15 @@ def grade(
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    for problem in document["problems"]:
+        if problem["reference"]["verdict"] != Verdict.ACCEPTED.value:
+            click.echo(
+                f"warning: the reference is not Accepted on {problem['slug']}; ratios to it mean little", err=True
+            )
+        if problem["changed_since_bundle"]:
+            click.echo(
+                f"warning: {problem['slug']} changed since the bundle was made; graded on the current version", err=True
+            )
     paths = report.write(document, report_dir)
     if as_json:
         core.emit_json({"files": {kind: str(path) for kind, path in paths.items()}, **document})

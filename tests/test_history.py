@@ -262,3 +262,11 @@ def test_an_unwritable_history_warns_but_keeps_the_verdict(env: Path, monkeypatc
     submitted = CliRunner().invoke(cli, ["submit", "toy-add", str(solution)])
     assert submitted.exit_code == 0
     assert "judged but not recorded" in submitted.stderr
+
+
+def test_a_database_from_a_newer_judge_is_refused_not_downgraded(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    with sqlite3.connect(db) as connection:
+        connection.execute("PRAGMA user_version = 99")
+    with pytest.raises(sqlite3.DatabaseError, match="newer judge"):
+        history.record(result(Verdict.ACCEPTED), "x", path=db)

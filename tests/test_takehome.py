@@ -100,11 +100,11 @@ def test_bundle_layout_manifest_and_readme(toy: Problem, bundle: tuple[takehome.
 
 
 def _sensitive_lines(problem: Problem) -> dict[str, set[str]]:
-    """Distinctive lines of every file a candidate must never see, minus lines the public files share."""
+    """Distinctive lines of every file a candidate must never see, minus any text the public files also hold."""
     public_files = [
         problem.path / n for n in ("statement.md", "stub.py", "test_public.py", "driver.py", "problem.toml")
     ]
-    public = {line.strip() for f in public_files if f.exists() for line in f.read_text().splitlines()}
+    public = "\n".join(f.read_text() for f in public_files if f.exists())
     secret = [problem.test_file("hidden"), problem.reference, *sorted((problem.path / "wrong").glob("*.py"))]
     secret += [f for f in sorted(problem.path.glob("*.py")) if f.name not in ("stub.py", "test_public.py", "driver.py")]
     found = {}
