@@ -143,6 +143,7 @@ def main() -> None:
             box = json.loads(tar.extractfile("spec.json").read())["box"]
         hard_stop(float(box["deadline_s"]))
         become_checker(int(box["checker_uid"]), int(box["checker_gid"]))
+        os.chmod(JUDGE_ROOT, 0o711)  # Docker copies the image directory's mode onto the tmpfs
         os.umask(0o077)
         spec_text = unpack(archive, JUDGE_ROOT)
         os.chdir(JUDGE_ROOT)

@@ -41,7 +41,9 @@ def own_containers(backend) -> list:  # noqa: ANN001
 
     client = backend._client()
     return [
-        c for c in client.containers.list(all=True, filters={"label": LABEL_RUN}) if c.labels.get(LABEL_OWNER) == backend.owner
+        c
+        for c in client.containers.list(all=True, filters={"label": LABEL_RUN})
+        if c.labels.get(LABEL_OWNER) == backend.owner
     ]
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from sandbox_support import PROBE_PROBLEM, docker_backend, own_containers, probe_problem  # noqa: F401 - fixtures
+from judge_harness.schema import Verdict
 
 from judge import runner, sandbox_image
 from judge.backends import BackendError
@@ -43,7 +43,7 @@ from judge.cli import cli
 from judge.runner import Job
 from judge.sandbox_cli import add_gpus_option
 from judge.staging import read_submission
-from judge_harness.schema import Verdict
+from tests.sandbox_support import PROBE_PROBLEM, docker_backend, own_containers, probe_problem  # noqa: F401 - fixtures
 
 TOY = Path(__file__).parent / "fixtures" / "problems" / "toy-add"
 ENTRYPOINT = Path(__file__).resolve().parents[1] / "sandbox" / "entrypoint.py"
@@ -154,7 +154,9 @@ def _tar(entries: dict[str, bytes]) -> bytes:
 
 def test_entrypoint_unpacks_with_the_modes_that_split_checker_and_worker(tmp_path: Path) -> None:
     entry = _load_entrypoint()
-    archive = _tar({"spec.json": b"{}", "problem/test_hidden.py": b"x", "submission/m.py": b"y", "driver/driver.py": b"z"})
+    archive = _tar(
+        {"spec.json": b"{}", "problem/test_hidden.py": b"x", "submission/m.py": b"y", "driver/driver.py": b"z"}
+    )
     assert entry.unpack(archive, str(tmp_path)) == "{}"
     assert not (tmp_path / "spec.json").exists(), "the spec (it holds the key) never touches the disk"
     assert (tmp_path / "problem").stat().st_mode & 0o777 == 0o700
@@ -176,7 +178,9 @@ def test_sandbox_commands_have_help() -> None:
         assert "Example" in result.output
 
 
-def test_without_an_engine_connect_fails_and_try_connect_gives_none(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_without_an_engine_connect_fails_and_try_connect_gives_none(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     assert DockerBackend.try_connect() is None
     with pytest.raises(BackendError, match="no Docker engine answered"):
@@ -222,7 +226,7 @@ def test_torch_problem_with_records_and_callbacks_in_the_box(docker_backend) -> 
     assert wrong.verdict is Verdict.WRONG_ANSWER
 
 
-CROSSTALK = '''
+CROSSTALK = """
 import os, time
 MARK = "{mark}"
 with open("/tmp/shared.txt", "w") as f:
@@ -234,7 +238,7 @@ print("mark", MARK)
 
 def add(a, b):
     return a + b if SEEN == MARK else a + b + 1
-'''
+"""
 
 
 @pytest.mark.docker
@@ -262,7 +266,12 @@ def test_two_runs_at_once_do_not_see_each_other(docker_backend, probe_problem, t
 
 @pytest.mark.docker
 def test_ctrl_c_removes_the_container(docker_backend, probe_problem) -> None:  # noqa: F811
-    job = Job(probe_problem, read_submission(PROBE_PROBLEM.parents[1] / "submissions" / "sleep_at_import.py"), "hidden", b"k" * 32)
+    job = Job(
+        probe_problem,
+        read_submission(PROBE_PROBLEM.parents[1] / "submissions" / "sleep_at_import.py"),
+        "hidden",
+        b"k" * 32,
+    )
     timer = threading.Timer(4.0, _thread.interrupt_main)
     timer.start()
     try:

@@ -7,7 +7,7 @@ import glob
 import os
 import signal
 
-MARKER = "HIDDEN-TESTS-MARKER"
+MARKER = "HIDDEN-TESTS-" + "MARKER"  # split, so this file does not hold the marker itself
 
 
 def _read(path: str) -> bytes:
@@ -25,7 +25,7 @@ def _found() -> list[str]:
     if _read("/proc/1/mem") or _read("/proc/1/fd/0"):
         found.append("/proc/1 memory or stdin")
     for path in ["/judge/problem/test_hidden.py", *glob.glob("/judge/**/*.py", recursive=True)]:
-        if MARKER.encode() in _read(path):
+        if path != __file__ and MARKER.encode() in _read(path):
             found.append(path)
     try:
         os.listdir("/judge")
