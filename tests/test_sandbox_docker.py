@@ -22,7 +22,6 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from judge_harness.schema import Verdict
 
 from judge import runner, sandbox_image
 from judge.backends import BackendError
@@ -43,6 +42,7 @@ from judge.cli import cli
 from judge.runner import Job
 from judge.sandbox_cli import add_gpus_option
 from judge.staging import read_submission
+from judge_harness.schema import Verdict
 from tests.sandbox_support import PROBE_PROBLEM, docker_backend, own_containers, probe_problem  # noqa: F401 - fixtures
 
 TOY = Path(__file__).parent / "fixtures" / "problems" / "toy-add"

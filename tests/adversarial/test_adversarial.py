@@ -13,10 +13,10 @@ import socket
 from pathlib import Path
 
 import pytest
-from judge_harness.schema import Verdict
 
 from judge import runner
 from judge.staging import SubmissionError
+from judge_harness.schema import Verdict
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 
