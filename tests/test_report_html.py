@@ -21,36 +21,20 @@ import pytest
 from judge import grading, report, takehome
 from judge.catalog import load_catalog
 
-try:  # tests/ is a package in some checkouts and a plain folder on sys.path in others
-    from tests.takehome_support import (
-        ALICE,
-        CAROL,
-        DAVE,
-        FIXTURES,
-        TOY,
-        Elements,
-        dump_dom,
-        fake_run,
-        require_chromium,
-        returned_folder,
-        screenshot,
-        tamper_deadline,
-    )
-except ModuleNotFoundError:
-    from takehome_support import (
-        ALICE,
-        CAROL,
-        DAVE,
-        FIXTURES,
-        TOY,
-        Elements,
-        dump_dom,
-        fake_run,
-        require_chromium,
-        returned_folder,
-        screenshot,
-        tamper_deadline,
-    )
+from .takehome_support import (
+    ALICE,
+    CAROL,
+    DAVE,
+    FIXTURES,
+    TOY,
+    Elements,
+    dump_dom,
+    fake_run,
+    require_chromium,
+    returned_folder,
+    screenshot,
+    tamper_deadline,
+)
 
 HOSTILE = 'mallory<img src=x onerror="document.title=1">'
 

@@ -21,32 +21,18 @@ from judge import grading, scan, takehome
 from judge.catalog import Problem, load_catalog
 from judge.cli import cli
 
-try:  # tests/ is a package in some checkouts and a plain folder on sys.path in others
-    from tests.takehome_support import (
-        ALICE,
-        CAROL,
-        DAVE,
-        FIXTURES,
-        TOY,
-        Elements,
-        dump_dom,
-        fake_run,
-        returned_folder,
-        tamper_deadline,
-    )
-except ModuleNotFoundError:
-    from takehome_support import (
-        ALICE,
-        CAROL,
-        DAVE,
-        FIXTURES,
-        TOY,
-        Elements,
-        dump_dom,
-        fake_run,
-        returned_folder,
-        tamper_deadline,
-    )
+from .takehome_support import (
+    ALICE,
+    CAROL,
+    DAVE,
+    FIXTURES,
+    TOY,
+    Elements,
+    dump_dom,
+    fake_run,
+    returned_folder,
+    tamper_deadline,
+)
 
 
 @pytest.fixture(scope="module")
