@@ -1,0 +1,687 @@
+"""Hidden tests for rag-pipeline.
+
+Expected values come from rag_oracle (the statement's formulas in float64) and rag_corpus
+(a concept embedding function and a help-desk corpus), both checker-side.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import re
+import zlib
+from collections import Counter
+
+import rag_oracle as oracle
+import torch
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from rag_corpus import (
+    LEXICAL_ANSWER,
+    LEXICAL_QUESTION,
+    SEMANTIC_ANSWER,
+    SEMANTIC_QUESTION,
+    concept_embed,
+    help_desk_corpus,
+)
+from rag_oracle import CallLog, check_ranking
+
+from judge_harness import Record, expect_raises
+
+# No shrinking: every example is a round trip to the worker, and a crashing submission would
+# spend minutes being shrunk. Failure messages print the whole failing input instead.
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+
+# ---------------------------------------------------------------- helpers
+
+
+def chunk(chunk_id: str, text: str) -> Record:
+    doc_id = chunk_id.split("#")[0]
+    return Record("Chunk", doc_id=doc_id, chunk_id=chunk_id, text=text, start=0, end=len(text))
+
+
+def chunks_of(texts: dict[str, str]) -> list[Record]:
+    return [chunk(chunk_id, text) for chunk_id, text in texts.items()]
+
+
+def word_count(text: str) -> int:
+    return len(re.findall(r"\S+", text))
+
+
+def check_chunks(actual: object, doc_id: str, text: str, max_words: int, overlap_words: int) -> None:
+    call = f"chunk_document({doc_id!r}, text, max_words={max_words}, overlap_words={overlap_words}) on {text!r:.200}"
+    expected = oracle.expected_chunks(doc_id, text, max_words, overlap_words)
+    assert isinstance(actual, list), f"{call}: expected a list of Chunk, got {type(actual).__name__}"
+    for i, got in enumerate(actual):
+        assert isinstance(got, Record) and got.type_name == "Chunk", f"{call}: item {i} is {got!r}, not a Chunk"
+        start, end = got.start, got.end
+        assert isinstance(start, int) and isinstance(end, int), f"{call}: chunk {i} has start={start!r}, end={end!r}"
+        assert got.text == text[start:end], (
+            f"{call}: chunk {i}: text must equal document[start:end] = {text[start:end]!r} "
+            f"(start={start}, end={end}), got {got.text!r}"
+        )
+    got_sizes = [word_count(c.text) for c in actual]
+    want_sizes = [word_count(c["text"]) for c in expected]
+    assert len(actual) == len(expected), (
+        f"{call}: {len(actual)} chunks with word counts {got_sizes}, expected {len(expected)} with {want_sizes} "
+        f"({word_count(text)} words; consecutive chunks share exactly overlap_words words, "
+        "and no chunk may consist only of words the previous chunk already covers)"
+    )
+    for i, (got, want) in enumerate(zip(actual, expected, strict=True)):
+        wrong = {name: (getattr(got, name), want[name]) for name in want if getattr(got, name) != want[name]}
+        assert not wrong, f"{call}: chunk {i}: " + "; ".join(
+            f"{k} is {g!r}, expected {w!r}" for k, (g, w) in wrong.items()
+        )
+
+
+def table_embed(table: dict[str, list[float]], dtype: torch.dtype = torch.float32):
+    """An embed function that looks texts up in `table`."""
+
+    def embed(texts: list[str]) -> torch.Tensor:
+        return torch.tensor([table[text] for text in texts], dtype=dtype)
+
+    return embed
+
+
+def oracle_retrieve(
+    docs: dict[str, str],
+    query: str,
+    *,
+    top_k: int = 4,
+    candidates: int = 20,
+    max_words: int = 40,
+    overlap_words: int = 8,
+    reranker=None,
+) -> list[dict]:
+    chunks = [
+        c for doc_id, text in docs.items() for c in oracle.expected_chunks(doc_id, text, max_words, overlap_words)
+    ]
+    by_id = {c["chunk_id"]: c for c in chunks}
+    ids = list(by_id)
+    lexical = oracle.ranked(oracle.bm25_scores([(c, by_id[c]["text"]) for c in ids], query, 1.5, 0.75), candidates)
+    embeddings = concept_embed([by_id[c]["text"] for c in ids])
+    semantic = oracle.ranked(oracle.cosine_scores(ids, embeddings, concept_embed([query])), candidates)
+    fused = [i for i, _ in oracle.ranked(oracle.rrf_scores([[i for i, _ in lexical], [i for i, _ in semantic]]))]
+    if reranker is not None:
+        scores = reranker(query, [by_id[i]["text"] for i in fused])
+        fused = [fused[j] for j in sorted(range(len(fused)), key=lambda j: -scores[j])]
+    return [by_id[i] for i in fused[:top_k]]
+
+
+def retrieved_ids(chunks: object, call: str) -> list[str]:
+    assert isinstance(chunks, list), f"{call}: expected a list of Chunk, got {type(chunks).__name__}"
+    for c in chunks:
+        assert isinstance(c, Record) and c.type_name == "Chunk", f"{call}: expected Chunk items, got {c!r:.100}"
+    return [c.chunk_id for c in chunks]
+
+
+def crc_reranker(query: str, texts: list[str]) -> list[float]:
+    """A reranker unrelated to both retrievers: a fixed pseudo-random score per text."""
+    return [float(zlib.crc32(text.encode()) % 10007) for text in texts]
+
+
+# ---------------------------------------------------------------- chunk_document
+
+
+def test_chunk_example_offsets(candidate):
+    text = "  alpha beta\tgamma\n\ndelta  epsilon zeta eta "
+    check_chunks(candidate.chunk_document("doc", text, max_words=3, overlap_words=1), "doc", text, 3, 1)
+
+
+def test_chunk_keeps_original_whitespace(candidate):
+    text = "Line one\n\n  indented\tline two;   three  spaces\nend"
+    check_chunks(candidate.chunk_document("notes", text, max_words=4, overlap_words=2), "notes", text, 4, 2)
+
+
+def test_chunk_single_window(candidate):
+    for n in (1, 5, 6):
+        text = " ".join(f"w{i}" for i in range(n))
+        check_chunks(candidate.chunk_document("d", text, max_words=6, overlap_words=2), "d", text, 6, 2)
+
+
+def test_chunk_no_redundant_tail(candidate):
+    # 8 words, windows of 5 sharing 2: words 0-4 and 3-7; a third window 6-7 would add nothing new
+    for n, max_words, overlap in ((8, 5, 2), (9, 5, 2), (10, 4, 3), (7, 4, 3), (12, 3, 0)):
+        text = " ".join(f"w{i}" for i in range(n))
+        actual = candidate.chunk_document("d", text, max_words=max_words, overlap_words=overlap)
+        check_chunks(actual, "d", text, max_words, overlap)
+
+
+def test_chunk_zero_overlap_and_max_overlap(candidate):
+    text = " ".join(f"t{i}" for i in range(11))
+    check_chunks(candidate.chunk_document("z", text, max_words=3, overlap_words=0), "z", text, 3, 0)
+    check_chunks(candidate.chunk_document("z", text, max_words=3, overlap_words=2), "z", text, 3, 2)
+
+
+def test_chunk_defaults(candidate):
+    text = " ".join(f"word{i}" for i in range(450))
+    check_chunks(candidate.chunk_document("long", text), "long", text, 200, 40)
+
+
+def test_chunk_empty_text(candidate):
+    for text in ("", "   ", "\n\t \n"):
+        got = candidate.chunk_document("empty", text, max_words=5, overlap_words=1)
+        assert got == [], f"chunk_document('empty', {text!r}) must return [], got {got!r}"
+
+
+def test_chunk_rejects_bad_overlap(candidate):
+    for max_words, overlap in ((5, 5), (5, 7), (5, -1), (0, 0), (1, 1)):
+        with expect_raises("ValueError"):
+            candidate.chunk_document("d", "a b c d e f g", max_words=max_words, overlap_words=overlap)
+
+
+WORDS = st.sampled_from(["alpha", "b", "42", "naïve", "e-mail", "(x)", "日本", "Zeta.", "a,b"])
+SPACES = st.sampled_from([" ", "  ", "\n", "\t", " \n\n ", "\u00a0", "\u3000"])
+
+
+@st.composite
+def documents(draw) -> str:
+    words = draw(st.lists(WORDS, min_size=0, max_size=40))
+    parts = [draw(SPACES) if draw(st.booleans()) else ""]
+    for word in words:
+        parts += [word, draw(SPACES)]
+    if parts and words and not draw(st.booleans()):
+        parts.pop()
+    return "".join(parts)
+
+
+@settings(max_examples=150, report_multiple_bugs=False, phases=NO_SHRINK)
+@given(text=documents(), max_words=st.integers(1, 9), data=st.data())
+def test_chunk_properties(candidate, text, max_words, data):
+    overlap = data.draw(st.integers(0, max_words - 1), label="overlap_words")
+    check_chunks(
+        candidate.chunk_document("doc-7", text, max_words=max_words, overlap_words=overlap),
+        "doc-7",
+        text,
+        max_words,
+        overlap,
+    )
+
+
+# ---------------------------------------------------------------- BM25Index
+
+SMALL = {
+    "a#0": "The cat sat on the mat.",
+    "a#1": "The dog chased the cat; the cat ran.",
+    "b#0": "Dogs and cats are pets.",
+    "b#1": "A bird sang.",
+    "c#0": "cat",
+}
+
+
+def bm25_search(candidate, texts: dict[str, str], query: str, k: int, *, k1: float = 1.5, b: float = 0.75, batches=1):
+    index = candidate.BM25Index(k1=k1, b=b)
+    records = chunks_of(texts)
+    step = max(1, math.ceil(len(records) / batches))
+    for i in range(0, len(records), step):
+        index.add(records[i : i + step])
+    return index.search(query, k)
+
+
+def test_bm25_scores_small_corpus(candidate):
+    for query in ("cat", "the cat", "dog cat mat", "bird", "pets and mat"):
+        actual = bm25_search(candidate, SMALL, query, 10)
+        expected = oracle.bm25_scores(list(SMALL.items()), query, 1.5, 0.75)
+        check_ranking(actual, expected, 10, name=f"BM25Index().search({query!r}, 10)")
+
+
+def test_bm25_k1_and_b(candidate):
+    for k1, b in ((0.0, 0.75), (1.2, 0.0), (2.0, 1.0), (0.5, 0.3)):
+        actual = bm25_search(candidate, SMALL, "the cat dog", 10, k1=k1, b=b)
+        expected = oracle.bm25_scores(list(SMALL.items()), "the cat dog", k1, b)
+        check_ranking(actual, expected, 10, name=f"BM25Index(k1={k1}, b={b}).search('the cat dog', 10)")
+
+
+def test_bm25_repeated_query_terms_count_once(candidate):
+    actual = bm25_search(candidate, SMALL, "cat CAT cat, dog dog", 10)
+    expected = oracle.bm25_scores(list(SMALL.items()), "cat dog", 1.5, 0.75)
+    check_ranking(actual, expected, 10, name="BM25Index().search('cat CAT cat, dog dog', 10) (distinct query terms)")
+
+
+def test_bm25_term_in_every_chunk_still_scores(candidate):
+    texts = {"x#0": "report one", "x#1": "report two", "x#2": "report three report"}
+    actual = bm25_search(candidate, texts, "report", 5)
+    expected = oracle.bm25_scores(list(texts.items()), "report", 1.5, 0.75)
+    check_ranking(actual, expected, 5, name="BM25Index().search('report', 5) where every chunk has the term")
+
+
+def test_bm25_tokenization(candidate):
+    texts = {"t#0": "E-mail: Alice@Example.com, 2FA-code=42!", "t#1": "café CAFÉ caf", "t#2": "email example 42"}
+    for query in ("e mail", "EXAMPLE.COM", "42", "caf", "2fa"):
+        actual = bm25_search(candidate, texts, query, 5)
+        expected = oracle.bm25_scores(list(texts.items()), query, 1.5, 0.75)
+        check_ranking(actual, expected, 5, name=f"BM25Index().search({query!r}, 5) on {texts}")
+
+
+def test_bm25_only_positive_scores_and_k(candidate):
+    actual = bm25_search(candidate, SMALL, "bird", 10)
+    check_ranking(actual, oracle.bm25_scores(list(SMALL.items()), "bird", 1.5, 0.75), 10, name="search('bird', 10)")
+    actual = bm25_search(candidate, SMALL, "cat", 2)
+    check_ranking(actual, oracle.bm25_scores(list(SMALL.items()), "cat", 1.5, 0.75), 2, name="search('cat', 2)")
+    actual = bm25_search(candidate, SMALL, "unicorn", 10)
+    assert actual == [], f"search('unicorn', 10) matches no chunk and must return [], got {actual!r}"
+
+
+def test_bm25_ties_by_chunk_id(candidate):
+    texts = {"d#3": "same words here", "d#1": "same words here", "d#10": "same words here", "d#2": "other words"}
+    actual = bm25_search(candidate, texts, "same", 10)
+    check_ranking(actual, oracle.bm25_scores(list(texts.items()), "same", 1.5, 0.75), 10, name="search('same', 10)")
+    ids = [chunk_id for chunk_id, _ in actual]
+    assert ids == ["d#1", "d#10", "d#3"], f"equal scores must be ordered by chunk_id ascending: got {ids}"
+
+
+def test_bm25_statistics_cover_every_add(candidate):
+    texts = {f"s#{i}": text for i, text in enumerate(list(SMALL.values()) * 2 + ["cat cat cat dog", "mat"])}
+    for batches in (2, 3, len(texts)):
+        actual = bm25_search(candidate, texts, "cat mat dog", 20, batches=batches)
+        expected = oracle.bm25_scores(list(texts.items()), "cat mat dog", 1.5, 0.75)
+        check_ranking(actual, expected, 20, name=f"search after {batches} add() calls (N, n and avgdl over all chunks)")
+
+
+def test_bm25_chunks_without_terms_count(candidate):
+    texts = {"p#0": "!!! ---", "p#1": "cat", "p#2": "...", "p#3": "cat dog bird"}
+    actual = bm25_search(candidate, texts, "cat", 5)
+    expected = oracle.bm25_scores(list(texts.items()), "cat", 1.5, 0.75)
+    check_ranking(actual, expected, 5, name="search('cat', 5) with chunks that have no terms (they count in N, avgdl)")
+
+
+def test_bm25_empty_index_and_empty_query(candidate):
+    index = candidate.BM25Index()
+    got = index.search("cat", 5)
+    assert got == [], f"search on an empty index must return [], got {got!r}"
+    index.add(chunks_of(SMALL))
+    got = index.search("?! ...", 5)
+    assert got == [], f"a query without terms must return [], got {got!r}"
+
+
+VOCAB = ["cat", "dog", "mat", "sat", "the", "bird", "Fish", "7", "sun"]
+
+
+@settings(max_examples=60, report_multiple_bugs=False, phases=NO_SHRINK)
+@given(
+    texts=st.lists(st.lists(st.sampled_from(VOCAB + ["!", "--"]), max_size=12).map(" ".join), min_size=1, max_size=12),
+    query=st.lists(st.sampled_from(VOCAB + ["moon"]), min_size=1, max_size=4).map(" ".join),
+    k1=st.floats(0, 3),
+    b=st.floats(0, 1),
+    k=st.integers(1, 14),
+    batches=st.integers(1, 3),
+)
+def test_bm25_matches_formula(candidate, texts, query, k1, b, k, batches):
+    corpus = {f"c#{i}": text for i, text in enumerate(texts)}
+    actual = bm25_search(candidate, corpus, query, k, k1=k1, b=b, batches=batches)
+    expected = oracle.bm25_scores(list(corpus.items()), query, k1, b)
+    check_ranking(actual, expected, k, name=f"BM25Index(k1={k1!r}, b={b!r}).search({query!r}, {k}) on {corpus}")
+
+
+def test_bm25_search_does_not_rescan_corpus(candidate):
+    # 10,000 chunks, 200 searches: compute the statistics in add(), never per search
+    rng = random.Random(3)
+    vocab = [f"term{i}" for i in range(5000)]
+    cumulative = list(itertools.accumulate(1 / (i + 1) for i in range(len(vocab))))  # Zipf-like term frequencies
+    records = [chunk(f"big#{i}", " ".join(rng.choices(vocab, cum_weights=cumulative, k=20))) for i in range(10000)]
+    index = candidate.BM25Index()
+    index.add(records)
+    queries = [" ".join(rng.sample(vocab[100:], 3)) for _ in range(200)]
+    seconds = 0.0
+    for query in queries:
+        index.search(query, 10)
+        seconds += candidate.last_call.seconds
+    assert seconds < 15, f"200 searches over 10,000 chunks took {seconds:.1f} s; precompute term statistics in add()"
+    probe = index.search(queries[0], 10)
+    assert len(probe) > 0, "search found nothing for a query whose terms occur in the corpus"
+
+
+# ---------------------------------------------------------------- VectorIndex
+
+
+def random_table(texts: list[str], seed: int, dim: int = 16, scale: float = 1.0) -> dict[str, list[float]]:
+    generator = torch.Generator().manual_seed(seed)
+    rows = torch.randn(len(texts), dim, generator=generator, dtype=torch.float64) * scale
+    return {text: row.tolist() for text, row in zip(texts, rows, strict=True)}
+
+
+def vector_case(candidate, table, ids_to_text, query, k, dtype=torch.float32, batches=1):
+    embed = CallLog(table_embed(table, dtype))
+    index = candidate.VectorIndex(embed)
+    records = chunks_of(ids_to_text)
+    step = max(1, math.ceil(len(records) / batches))
+    for i in range(0, len(records), step):
+        index.add(records[i : i + step])
+    actual = index.search(query, k)
+    ids = list(ids_to_text)
+    embeddings = table_embed(table, dtype)([ids_to_text[i] for i in ids])
+    expected = oracle.cosine_scores(ids, embeddings, table_embed(table, dtype)([query]))
+    return actual, expected, embed
+
+
+def test_vector_cosine_scores(candidate):
+    texts = {f"v#{i}": f"text {i}" for i in range(12)}
+    table = random_table([*texts.values(), "query"], seed=11, scale=3.0)
+    for k in (1, 5, 12, 30):
+        actual, expected, _ = vector_case(candidate, table, texts, "query", k)
+        check_ranking(actual, expected, k, name=f"VectorIndex.search('query', {k})", dtype="float32")
+
+
+def test_vector_multiple_adds(candidate):
+    texts = {f"m#{i}": f"text {i}" for i in range(9)}
+    table = random_table([*texts.values(), "q"], seed=5)
+    actual, expected, embed = vector_case(candidate, table, texts, "q", 9, batches=3)
+    check_ranking(actual, expected, 9, name="VectorIndex.search('q', 9) after 3 add() calls", dtype="float32")
+    assert embed.count == 4, f"3 add() calls and 1 search should call embed 4 times, it was called {embed.count} times"
+
+
+def test_vector_embeds_in_batches(candidate):
+    texts = {f"e#{i}": f"passage number {i}" for i in range(25)}
+    table = random_table([*texts.values(), "find me"], seed=2)
+    embed = CallLog(table_embed(table))
+    index = candidate.VectorIndex(embed)
+    index.add(chunks_of(texts))
+    assert embed.count == 1, (
+        f"add() of 25 chunks must call embed once with all 25 texts, it called embed {embed.count} times"
+    )
+    (batch,) = embed.calls[0]
+    assert list(batch) == list(texts.values()), f"embed got {list(batch)[:5]}..., expected the chunks' texts in order"
+    index.search("find me", 3)
+    assert embed.count == 2, f"one search must call embed once (with [query]); total calls {embed.count}, expected 2"
+    assert list(embed.calls[1][0]) == ["find me"], f"search must embed [query], embed got {embed.calls[1][0]!r}"
+
+
+def test_vector_ties_by_chunk_id(candidate):
+    table = {"same": [1.0, 2.0, 0.5], "other": [-1.0, 0.0, 0.0], "q": [1.0, 1.0, 1.0]}
+    texts = {"t#2": "same", "t#10": "same", "t#0": "other", "t#1": "same"}
+    actual, expected, _ = vector_case(candidate, table, texts, "q", 4)
+    check_ranking(actual, expected, 4, name="VectorIndex.search('q', 4) with identical embeddings", dtype="float32")
+    ids = [chunk_id for chunk_id, _ in actual]
+    assert ids == ["t#1", "t#10", "t#2", "t#0"], f"equal cosines must be ordered by chunk_id ascending: got {ids}"
+
+
+def test_vector_scale_invariant(candidate):
+    texts = {f"s#{i}": f"text {i}" for i in range(6)}
+    table = random_table([*texts.values(), "query"], seed=8)
+    table["text 0"] = [1e-4 * x for x in table["text 0"]]
+    table["text 1"] = [1e4 * x for x in table["text 1"]]
+    actual, expected, _ = vector_case(candidate, table, texts, "query", 6)
+    check_ranking(actual, expected, 6, name="VectorIndex.search with embeddings of norm 1e-4 and 1e4", dtype="float32")
+
+
+def test_vector_half_precision_large_values(candidate):
+    # float16 embeddings of norm ~1600: a dot product before normalising overflows float16 (max 65504)
+    texts = {f"h#{i}": f"text {i}" for i in range(8)}
+    table = random_table([*texts.values(), "query"], seed=4, dim=64, scale=200.0)
+    actual, expected, _ = vector_case(candidate, table, texts, "query", 8, dtype=torch.float16)
+    for chunk_id, score in actual:
+        assert math.isfinite(score), (
+            f"cosine of {chunk_id!r} is {score} for float16 embeddings of norm ~1600 (overflow?)"
+        )
+    check_ranking(actual, expected, 8, name="VectorIndex.search on float16 embeddings of norm ~1600", dtype="float16")
+
+
+def test_vector_empty_index(candidate):
+    embed = CallLog(table_embed({"q": [1.0, 0.0]}))
+    got = candidate.VectorIndex(embed).search("q", 3)
+    assert got == [], f"search on an empty VectorIndex must return [], got {got!r}"
+
+
+# ---------------------------------------------------------------- reciprocal_rank_fusion
+
+
+def test_rrf_example(candidate):
+    rankings = [["a", "b", "c"], ["b", "c", "d"], ["d"]]
+    for k in (60, 0, 5):
+        actual = candidate.reciprocal_rank_fusion(rankings, k=k)
+        expected = oracle.rrf_scores(rankings, k)
+        check_ranking(actual, expected, len(expected), name=f"reciprocal_rank_fusion({rankings}, k={k})")
+
+
+def test_rrf_default_k_and_rank_from_one(candidate):
+    actual = candidate.reciprocal_rank_fusion([["only"]])
+    assert actual == [("only", 1 / 61)], f"one id at rank 1 with the default k=60 scores 1/61, got {actual!r}"
+
+
+def test_rrf_equal_rank_multisets_tie_exactly(candidate):
+    # "doc-b" has ranks (1, 2, 7), "doc-a" has ranks (7, 1, 2): the same multiset, so exactly the same score
+    filler = [f"f{i}" for i in range(5)]
+    rankings = [
+        ["doc-b", *filler, "doc-a"],
+        ["doc-a", "doc-b", *filler],
+        ["f0", "doc-a", *filler[1:], "doc-b"],
+    ]
+    actual = candidate.reciprocal_rank_fusion(rankings)
+    scores = dict(actual)
+    assert scores["doc-a"] == scores["doc-b"], (
+        f"doc-a (ranks 7, 1, 2) and doc-b (ranks 1, 2, 7) must score exactly the same, got {scores['doc-a']!r} "
+        f"and {scores['doc-b']!r}: sum the terms with math.fsum"
+    )
+    check_ranking(
+        actual, oracle.rrf_scores(rankings), len(scores), name="reciprocal_rank_fusion with equal rank multisets"
+    )
+
+
+@settings(max_examples=60, report_multiple_bugs=False, phases=NO_SHRINK)
+@given(
+    rankings=st.lists(
+        st.lists(st.sampled_from([f"id{i}" for i in range(10)]), unique=True, max_size=10), min_size=0, max_size=5
+    ),
+    k=st.integers(0, 100),
+)
+def test_rrf_matches_formula(candidate, rankings, k):
+    actual = candidate.reciprocal_rank_fusion(rankings, k=k)
+    expected = oracle.rrf_scores(rankings, k)
+    check_ranking(actual, expected, len(expected), name=f"reciprocal_rank_fusion({rankings}, k={k})")
+    ranks: dict[str, list[int]] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            ranks.setdefault(item, []).append(rank)
+    by_multiset: dict[tuple[int, ...], set[float]] = {}
+    got = dict(actual)
+    for item, item_ranks in ranks.items():
+        by_multiset.setdefault(tuple(sorted(item_ranks)), set()).add(got[item])
+    for multiset, values in by_multiset.items():
+        assert len(values) == 1, (
+            f"ids with the same ranks {multiset} got different scores {sorted(values)}: use math.fsum"
+        )
+
+
+# ---------------------------------------------------------------- RAGPipeline: retrieval
+
+
+def pipeline(candidate, embed=concept_embed, llm=None, **options):
+    options.setdefault("max_words", 40)
+    options.setdefault("overlap_words", 8)
+    llm = llm if llm is not None else CallLog(lambda prompt: "I do not know.")
+    rag = candidate.RAGPipeline(embed, llm, **options)
+    return rag
+
+
+def test_hybrid_finds_rare_identifier(candidate):
+    rag = pipeline(candidate)
+    rag.add_documents(help_desk_corpus())
+    call = f"retrieve({LEXICAL_QUESTION!r})"
+    ids = retrieved_ids(rag.retrieve(LEXICAL_QUESTION), call)
+    assert LEXICAL_ANSWER in ids, (
+        f"{call} returned {ids}: the only chunk that mentions the identifier ({LEXICAL_ANSWER}) is missing; "
+        "the embedding does not know the identifier, so BM25 has to find it"
+    )
+    expected = [c["chunk_id"] for c in oracle_retrieve(help_desk_corpus(), LEXICAL_QUESTION)]
+    assert ids == expected, f"{call} returned {ids}, expected {expected}"
+
+
+def test_hybrid_finds_paraphrase(candidate):
+    rag = pipeline(candidate)
+    rag.add_documents(help_desk_corpus())
+    call = f"retrieve({SEMANTIC_QUESTION!r})"
+    ids = retrieved_ids(rag.retrieve(SEMANTIC_QUESTION), call)
+    assert SEMANTIC_ANSWER in ids, (
+        f"{call} returned {ids}: the answering chunk ({SEMANTIC_ANSWER}) shares no word with the question, "
+        "only the vector index can find it"
+    )
+    expected = [c["chunk_id"] for c in oracle_retrieve(help_desk_corpus(), SEMANTIC_QUESTION)]
+    assert ids == expected, f"{call} returned {ids}, expected {expected}"
+
+
+QUERIES = [
+    "printer paper jam fault",
+    "how do I reset my password after a login failure",
+    "vpn router network",
+    "badge form intranet",
+    "monitor keyboard laptop crash disk",
+]
+
+
+def test_retrieve_matches_fusion_of_both_indexes(candidate):
+    docs = help_desk_corpus()
+    for options in ({}, {"top_k": 6, "candidates": 5}, {"top_k": 2, "candidates": 1}):
+        rag = pipeline(candidate, **options)
+        rag.add_documents(docs)
+        for query in QUERIES:
+            call = f"RAGPipeline(**{options}).retrieve({query!r})"
+            got = rag.retrieve(query)
+            ids = retrieved_ids(got, call)
+            want = oracle_retrieve(docs, query, **options)
+            assert ids == [c["chunk_id"] for c in want], (
+                f"{call} returned {ids}, expected {[c['chunk_id'] for c in want]}"
+            )
+            for record, fields in zip(got, want, strict=True):
+                assert record == Record("Chunk", **fields), f"{call}: got {record!r}, expected Chunk({fields})"
+
+
+def test_retrieve_multi_chunk_documents(candidate):
+    docs = {
+        "guide": "Set up the vpn client first. Then open the router page and check the network. "
+        "If the wifi drops, restart the router. Report any failure to the desk.",
+        "faq": "Holiday requests go through the calendar. Leave is approved by your manager.",
+        "misc": "The printer on floor two needs toner. Paper is in the cupboard.",
+    }
+    options = {"max_words": 8, "overlap_words": 3, "top_k": 5, "candidates": 4}
+    rag = pipeline(candidate, **options)
+    rag.add_documents(docs)
+    for query in ("restart the router when wifi drops", "vacation approval"):
+        call = f"retrieve({query!r}) with max_words=8, overlap_words=3"
+        got = rag.retrieve(query)
+        want = oracle_retrieve(docs, query, **options)
+        ids = retrieved_ids(got, call)
+        assert ids == [c["chunk_id"] for c in want], f"{call} returned {ids}, expected {[c['chunk_id'] for c in want]}"
+        for record, fields in zip(got, want, strict=True):
+            assert record == Record("Chunk", **fields), f"{call}: got {record!r}, expected Chunk({fields})"
+
+
+def test_add_documents_embeds_once_per_call(candidate):
+    embed = CallLog(concept_embed)
+    rag = pipeline(candidate, embed=embed)
+    docs = help_desk_corpus()
+    names = list(docs)
+    rag.add_documents({name: docs[name] for name in names[:20]})
+    assert embed.count == 1, f"add_documents with 20 documents must call embed once, it called it {embed.count} times"
+    rag.add_documents({name: docs[name] for name in names[20:]})
+    assert embed.count == 2, f"a second add_documents must call embed once more; total calls {embed.count}, expected 2"
+    ids = retrieved_ids(rag.retrieve(LEXICAL_QUESTION), "retrieve after two add_documents")
+    assert embed.count == 3, (
+        f"retrieve must call embed exactly once (for the query); total calls {embed.count}, expected 3"
+    )
+    expected = [c["chunk_id"] for c in oracle_retrieve(docs, LEXICAL_QUESTION)]
+    assert ids == expected, f"after adding the corpus in two calls, retrieve returned {ids}, expected {expected}"
+
+
+def test_reranker_reorders_all_fused_candidates(candidate):
+    docs = help_desk_corpus()
+    reranker = CallLog(crc_reranker)
+    rag = pipeline(candidate, reranker=reranker, top_k=5, candidates=8)
+    rag.add_documents(docs)
+    for query in (LEXICAL_QUESTION, SEMANTIC_QUESTION, QUERIES[0]):
+        before = reranker.count
+        call = f"retrieve({query!r}) with a reranker, top_k=5, candidates=8"
+        ids = retrieved_ids(rag.retrieve(query), call)
+        assert reranker.count == before + 1, (
+            f"{call}: the reranker must be called once, it was called {reranker.count - before} times"
+        )
+        got_query, texts = reranker.calls[-1]
+        fused = oracle_retrieve(docs, query, top_k=10**6, candidates=8)
+        assert got_query == query, f"{call}: the reranker got query {got_query!r}"
+        assert Counter(texts) == Counter(c["text"] for c in fused), (
+            f"{call}: the reranker must score every fused candidate ({len(fused)} texts), it got {len(texts)}"
+        )
+        expected = [c["chunk_id"] for c in oracle_retrieve(docs, query, top_k=5, candidates=8, reranker=crc_reranker)]
+        assert ids == expected, (
+            f"{call} returned {ids}, expected {expected} (fused candidates sorted by reranker score)"
+        )
+
+
+def test_reranker_ties_keep_fused_order(candidate):
+    docs = help_desk_corpus()
+    rag = pipeline(candidate, reranker=lambda query, texts: [1.0] * len(texts))
+    rag.add_documents(docs)
+    ids = retrieved_ids(rag.retrieve(QUERIES[1]), "retrieve with a constant reranker")
+    expected = [c["chunk_id"] for c in oracle_retrieve(docs, QUERIES[1])]
+    assert ids == expected, f"a reranker that scores everything equally must keep the fused order {expected}, got {ids}"
+
+
+# ---------------------------------------------------------------- RAGPipeline: answers
+
+
+def test_prompt_contains_labelled_chunks(candidate):
+    docs = help_desk_corpus()
+    llm = CallLog(lambda prompt: "The answer [runbook-backup#0].")
+    rag = pipeline(candidate, llm=llm)
+    rag.add_documents(docs)
+    rag.answer(LEXICAL_QUESTION)
+    assert llm.count == 1, f"answer() must call the llm exactly once, it called it {llm.count} times"
+    (prompt,) = llm.calls[0]
+    assert isinstance(prompt, str), f"the llm must get one str prompt, got {type(prompt).__name__}"
+    assert LEXICAL_QUESTION in prompt, "the prompt does not contain the question"
+    assert "cite" in prompt.lower(), "the prompt must tell the model to cite chunk ids in square brackets (no 'cite')"
+    retrieved = oracle_retrieve(docs, LEXICAL_QUESTION)
+    positions = []
+    for c in retrieved:
+        label = f"[{c['chunk_id']}]"
+        assert label in prompt, f"the prompt lacks the label {label} of a retrieved chunk"
+        assert c["text"] in prompt, f"the prompt lacks the text of retrieved chunk {c['chunk_id']}: {c['text']!r}"
+        label_at = prompt.index(label)
+        assert prompt.find(c["text"], label_at) > label_at, f"the text of {c['chunk_id']} must follow its label {label}"
+        positions.append(label_at)
+    assert positions == sorted(positions), "the chunks must appear in the prompt in retrieval order"
+    others = {f"{doc_id}#0" for doc_id in docs} - {c["chunk_id"] for c in retrieved}
+    leaked = sorted(o for o in others if f"[{o}]" in prompt)
+    assert not leaked, f"the prompt contains chunks that were not retrieved: {leaked[:5]}"
+
+
+def test_citations_only_retrieved_ids(candidate):
+    docs = help_desk_corpus()
+    retrieved = [c["chunk_id"] for c in oracle_retrieve(docs, SEMANTIC_QUESTION)]
+    first, second = retrieved[1], retrieved[0]
+    reply = (
+        f"Mileage is repaid [{first}]. See also [made-up#3] and [memo-40#0]\n"
+        f"and [{second}], again [{first}] [ {second} ] [{first}, {second}]."
+    )
+    llm = CallLog(lambda prompt: reply)
+    rag = pipeline(candidate, llm=llm)
+    rag.add_documents(docs)
+    answer = rag.answer(SEMANTIC_QUESTION)
+    assert isinstance(answer, Record) and answer.type_name == "Answer", (
+        f"answer() must return an Answer, got {answer!r}"
+    )
+    assert answer.text == reply, f"Answer.text must be the llm reply unchanged, got {answer.text!r}"
+    assert answer.citations == [first, second], (
+        f"the reply cites {first}, made-up#3 (invented), memo-40#0 (indexed but not retrieved), {second}; "
+        f"citations must be {[first, second]} (retrieved ids, first appearance order), got {answer.citations!r}"
+    )
+
+
+def test_citations_none(candidate):
+    reply = "Nothing in the context answers this. [not a citation"
+    rag = pipeline(candidate, llm=lambda prompt: reply)
+    rag.add_documents(help_desk_corpus())
+    answer = rag.answer("what is the wifi password for guests")
+    assert answer.text == reply and answer.citations == [], f"expected Answer({reply!r}, []), got {answer!r}"
+
+
+def test_answer_without_documents_raises(candidate):
+    llm = CallLog(lambda prompt: "made up")
+    rag = pipeline(candidate, llm=llm)
+    with expect_raises("ValueError"):
+        rag.answer("anything?")
+    rag.add_documents({})
+    rag.add_documents({"blank": "  \n "})
+    with expect_raises("ValueError"):
+        rag.answer("anything?")
+    assert llm.count == 0, f"answer() with nothing indexed must not call the llm, it called it {llm.count} times"

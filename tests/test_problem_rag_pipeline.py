@@ -1,0 +1,219 @@
+"""Project tests for the rag-pipeline problem that need no judge runner.
+
+The reference is checked against the checker-side float64 oracle, stub and reference are
+compared name by name, the metadata is checked against the files, and the hidden tests' corpus
+is checked to still have the properties the hybrid-retrieval tests rely on.
+"""
+
+import importlib.util
+import inspect
+import math
+import random
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+PROBLEM = REPO / "problems" / "rag-pipeline"
+VERDICTS = {
+    "Accepted",
+    "Wrong Answer",
+    "Time Limit Exceeded",
+    "Memory Limit Exceeded",
+    "Runtime Error",
+    "Compilation Error",
+    "Output Limit Exceeded",
+    "Internal Error",
+}
+
+
+def load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve string annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+reference = load(REPO / "solutions_ref" / "rag_pipeline.py", "rag_reference")
+stub = load(PROBLEM / "stub.py", "rag_stub")
+sys.path.insert(0, str(PROBLEM))
+sys.path.insert(0, str(REPO / "sandbox"))
+oracle = load(PROBLEM / "rag_oracle.py", "rag_oracle")
+corpus = load(PROBLEM / "rag_corpus.py", "rag_corpus")
+sys.path.remove(str(PROBLEM))
+META = tomllib.loads((PROBLEM / "problem.toml").read_text())
+
+
+@pytest.fixture(autouse=True)
+def tolerances(monkeypatch):
+    from judge_harness import checks
+
+    table = {name: (float(v["atol"]), float(v["rtol"])) for name, v in META["tolerances"].items()}
+    monkeypatch.setattr(checks, "TOLERANCES", table)
+
+
+def random_text(rng: random.Random, words: int) -> str:
+    vocab = ["cat", "Dog", "mat!", "sat", "the", "42", "naïve", "e-mail", "(x)"]
+    spaces = [" ", "  ", "\n", "\t", "\u00a0"]
+    return rng.choice(["", " "]) + "".join(rng.choice(vocab) + rng.choice(spaces) for _ in range(words))
+
+
+# ---------------------------------------------------------------- reference vs oracle
+
+
+def test_chunking_matches_oracle():
+    rng = random.Random(0)
+    for _ in range(300):
+        text = random_text(rng, rng.randrange(0, 30))
+        max_words = rng.randrange(1, 8)
+        overlap = rng.randrange(0, max_words)
+        got = [vars(c) for c in reference.chunk_document("d", text, max_words=max_words, overlap_words=overlap)]
+        assert got == oracle.expected_chunks("d", text, max_words, overlap), (text, max_words, overlap)
+
+
+def test_chunk_invariants_of_oracle():
+    """The oracle itself satisfies the statement's rules, checked directly."""
+    rng = random.Random(1)
+    for _ in range(200):
+        text = random_text(rng, rng.randrange(1, 30))
+        max_words = rng.randrange(1, 8)
+        overlap = rng.randrange(0, max_words)
+        spans = oracle.chunk_spans(text, max_words, overlap)
+        n = len(re.findall(r"\S+", text))
+        assert spans[0][0] == 0 and spans[-1][1] == n
+        for (first_a, last_a, _, _), (first_b, last_b, _, _) in zip(spans, spans[1:], strict=False):
+            assert last_a - first_a == max_words and last_a - first_b == overlap and last_b > last_a
+
+
+def test_bm25_matches_oracle():
+    rng = random.Random(2)
+    for _ in range(100):
+        texts = {f"c#{i}": random_text(rng, rng.randrange(0, 10)) for i in range(rng.randrange(1, 10))}
+        query = random_text(rng, rng.randrange(1, 4))
+        k1, b = rng.uniform(0, 3), rng.uniform(0, 1)
+        index = reference.BM25Index(k1=k1, b=b)
+        index.add([reference.Chunk("c", i, t, 0, len(t)) for i, t in texts.items()])
+        oracle.check_ranking(
+            index.search(query, 20), oracle.bm25_scores(list(texts.items()), query, k1, b), 20, name="bm25"
+        )
+
+
+def test_cosine_and_rrf_match_oracle():
+    generator = torch.Generator().manual_seed(0)
+    table = {f"t{i}": torch.randn(8, generator=generator).tolist() for i in range(10)}
+
+    def embed(texts):
+        return torch.tensor([table[t] for t in texts])
+
+    index = reference.VectorIndex(embed)
+    index.add([reference.Chunk("v", f"v#{i}", f"t{i}", 0, 2) for i in range(9)])
+    ids = [f"v#{i}" for i in range(9)]
+    expected = oracle.cosine_scores(ids, embed([f"t{i}" for i in range(9)]), embed(["t9"]))
+    oracle.check_ranking(index.search("t9", 9), expected, 9, name="cosine", dtype="float32")
+    rankings = [["a", "b", "c"], ["c", "a"], ["d"]]
+    assert reference.reciprocal_rank_fusion(rankings, k=3) == oracle.ranked(oracle.rrf_scores(rankings, 3))
+
+
+def test_reference_fp16_cosine_is_finite():
+    generator = torch.Generator().manual_seed(1)
+    rows = (torch.randn(5, 64, generator=generator) * 200).half()
+    index = reference.VectorIndex(lambda texts: rows[: len(texts)] if len(texts) > 1 else rows[4:5])
+    index.add([reference.Chunk("h", f"h#{i}", str(i), 0, 1) for i in range(4)])
+    assert all(math.isfinite(score) for _, score in index.search("q", 4))
+
+
+# ---------------------------------------------------------------- stub, metadata
+
+
+def public_api(module) -> dict[str, object]:
+    names = {}
+    for name, value in vars(module).items():
+        if name.startswith("_") or getattr(value, "__module__", None) != module.__name__:
+            continue
+        if inspect.isfunction(value):
+            names[name] = inspect.signature(value)
+        elif inspect.isclass(value):
+            names[name] = {
+                attr: str(inspect.signature(member))
+                for attr, member in vars(value).items()
+                if inspect.isfunction(member) and (not attr.startswith("_") or attr == "__init__")
+            } | {"fields": list(getattr(value, "__dataclass_fields__", {}))}
+    return {k: str(v) if not isinstance(v, dict) else v for k, v in names.items()}
+
+
+def test_stub_and_reference_expose_same_api():
+    assert public_api(stub) == public_api(reference)
+    assert set(META["entry_points"]) <= set(public_api(reference))
+
+
+def test_stub_raises_not_implemented():
+    with pytest.raises(NotImplementedError):
+        stub.chunk_document("d", "a b")
+    with pytest.raises(NotImplementedError):
+        stub.BM25Index()
+
+
+def test_metadata_lists_every_wrong_solution():
+    listed = META["wrong_solutions"]
+    files = {path.name for path in (PROBLEM / "wrong").glob("*.py")}
+    assert set(listed) == files
+    assert len(files) >= 6
+    assert set(listed.values()) <= VERDICTS - {"Accepted"}
+    assert META["dataclasses"] == ["Chunk", "Answer"]
+    assert {"float64", "float32", "float16"} <= set(META["tolerances"])
+
+
+def test_statement_states_the_tolerances():
+    statement = (PROBLEM / "statement.md").read_text()
+
+    def number(x: float) -> str:
+        return f"{x:.1e}".replace(".0e", "e").replace("e-0", "e-")  # 1e-9, 2e-3, 1.6e-2
+
+    for name, tol in META["tolerances"].items():
+        assert f"`{name}` ({number(tol['atol'])}, {number(tol['rtol'])})" in statement, name
+
+
+def test_catalog_loads_the_problem():
+    from judge.catalog import load_catalog
+
+    problem = load_catalog([REPO / "problems"]).get("rag-pipeline")
+    assert problem is not None
+
+
+# ---------------------------------------------------------------- the hidden tests' corpus
+
+
+def ranks(docs, query, candidates=20):
+    chunks = [c for d, t in docs.items() for c in oracle.expected_chunks(d, t, 40, 8)]
+    ids = [c["chunk_id"] for c in chunks]
+    texts = [c["text"] for c in chunks]
+    lexical = [i for i, _ in oracle.ranked(oracle.bm25_scores(list(zip(ids, texts, strict=True)), query, 1.5, 0.75))]
+    cosine = oracle.ranked(oracle.cosine_scores(ids, corpus.concept_embed(texts), corpus.concept_embed([query])))
+    semantic = [i for i, _ in cosine]
+    fused = [i for i, _ in oracle.ranked(oracle.rrf_scores([lexical[:candidates], semantic[:candidates]]))]
+    return lexical, semantic, fused, cosine
+
+
+def test_corpus_needs_both_retrievers():
+    docs = corpus.help_desk_corpus()
+    assert len(docs) > 20  # more chunks than `candidates`
+    lexical, semantic, fused, _ = ranks(docs, corpus.LEXICAL_QUESTION)
+    assert corpus.LEXICAL_ANSWER in lexical[:4] and corpus.LEXICAL_ANSWER not in semantic[:4]
+    assert corpus.LEXICAL_ANSWER in fused[:4]
+    lexical, semantic, fused, _ = ranks(docs, corpus.SEMANTIC_QUESTION)
+    assert corpus.SEMANTIC_ANSWER not in lexical[:4] and corpus.SEMANTIC_ANSWER in semantic[:4]
+    assert corpus.SEMANTIC_ANSWER in fused[:4]
+
+
+def test_corpus_cosines_are_well_separated():
+    """float32 rounding must not reorder the vector ranking the hidden tests compare exactly."""
+    queries = [corpus.LEXICAL_QUESTION, corpus.SEMANTIC_QUESTION, "printer paper jam fault", "vpn router network"]
+    for query in queries:
+        cosine = [score for _, score in ranks(corpus.help_desk_corpus(), query)[3]]
+        gaps = [a - b for a, b in zip(cosine[:21], cosine[1:22], strict=True)]
+        assert min(gaps) > 1e-6, (query, min(gaps))
