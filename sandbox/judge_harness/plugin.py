@@ -19,8 +19,18 @@ from judge_harness.schema import MESSAGE_BYTES, TestResult, Verdict
 HYPOTHESIS_PROFILE = "judge"
 
 
+SHRINK_SECONDS = 3  # every round of shrinking is a round trip to the worker: keep it short
+
+
 def register_hypothesis_profile() -> None:
     from hypothesis import HealthCheck, settings
+    from hypothesis.internal.conjecture import engine
+
+    # A failing example is still shrunk (the message shows the shrunk counterexample), but for
+    # seconds, not hypothesis's default five minutes, so a wrong answer stays a Wrong Answer
+    # instead of running into the test's time limit.
+    if hasattr(engine, "MAX_SHRINKING_SECONDS"):
+        engine.MAX_SHRINKING_SECONDS = SHRINK_SECONDS
 
     settings.register_profile(
         HYPOTHESIS_PROFILE,
