@@ -39,27 +39,19 @@ def _scale_view(scale: Tensor, ndim: int, axis: int | None) -> Tensor:
     return scale.reshape(shape)  # (1, .., C, .., 1)
 
 
-def _check_inputs(
-    x: Tensor, scale: Tensor, bits: int, signed: bool, axis: int | None
-) -> None:
+def _check_inputs(x: Tensor, scale: Tensor, bits: int, signed: bool, axis: int | None) -> None:
     if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 8:
         raise ValueError(f"bits must be an int in 2..8, got {bits!r}")
     if not isinstance(x, Tensor) or not x.is_floating_point():
         raise ValueError(f"x must be a floating-point tensor, got {type(x).__name__}")
     if not isinstance(scale, Tensor) or not scale.is_floating_point():
-        raise ValueError(
-            f"scale must be a floating-point tensor, got {type(scale).__name__}"
-        )
+        raise ValueError(f"scale must be a floating-point tensor, got {type(scale).__name__}")
     if axis is None:
         if scale.numel() != 1:
-            raise ValueError(
-                f"per-tensor scale (axis=None) must have one element, got shape {tuple(scale.shape)}"
-            )
+            raise ValueError(f"per-tensor scale (axis=None) must have one element, got shape {tuple(scale.shape)}")
     else:
         if not -x.dim() <= axis < x.dim():
-            raise ValueError(
-                f"axis {axis} out of range for x of shape {tuple(x.shape)}"
-            )
+            raise ValueError(f"axis {axis} out of range for x of shape {tuple(x.shape)}")
         if tuple(scale.shape) != (x.shape[axis],):
             raise ValueError(
                 f"per-channel scale must have shape (x.shape[{axis}],) = ({x.shape[axis]},), "
@@ -73,9 +65,7 @@ class LSQFakeQuantize(torch.autograd.Function):
     """y = clamp(round(x / s), qmin, qmax) * s with the LSQ gradients for x and s."""
 
     @staticmethod
-    def forward(
-        ctx, x: Tensor, scale: Tensor, bits: int, signed: bool, axis: int | None
-    ) -> Tensor:
+    def forward(ctx, x: Tensor, scale: Tensor, bits: int, signed: bool, axis: int | None) -> Tensor:
         _check_inputs(x, scale, bits, signed, axis)
         qmin, qmax = _quant_range(bits, signed)
         cdt = _compute_dtype(x, scale)
@@ -88,9 +78,7 @@ class LSQFakeQuantize(torch.autograd.Function):
         return y.to(x.dtype)
 
     @staticmethod
-    def backward(
-        ctx, grad_out: Tensor
-    ) -> tuple[Tensor | None, Tensor | None, None, None, None]:
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
         x, scale = ctx.saved_tensors
         qmin, qmax = _quant_range(ctx.bits, ctx.signed)
         cdt = _compute_dtype(x, scale)
@@ -108,12 +96,7 @@ class LSQFakeQuantize(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             # d = round(v) - v inside, the clamp bound outside; masked_fill also replaces the
             # nan of inf - inf where x / s overflowed
-            d = (
-                torch.round(v)
-                .sub_(v)
-                .masked_fill_(below, qmin)
-                .masked_fill_(above, qmax)
-            )
+            d = torch.round(v).sub_(v).masked_fill_(below, qmin).masked_fill_(above, qmax)
             n = x.numel() // scale.numel()
             g = 1.0 / math.sqrt(n * qmax)  # gradient scale, paper section 2.2
             terms = d.mul_(grad_out)

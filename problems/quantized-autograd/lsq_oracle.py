@@ -50,8 +50,9 @@ def lsq_oracle(
 ) -> Expected:
     """y, grad_x, grad_s in float64, cast to the dtypes the submission must return.
 
-    grad_s_atol = rtol * g * sum(|grad_out| * max(1, |v|)) over each scale's elements: grad_s is
-    a sum of terms of size |grad_out * v| whose fp rounding errors do not cancel with the result.
+    grad_s_atol = rtol * g * sum(|grad_out| * max(1, |clamp(v, qmin, qmax)|)) over each scale's
+    elements: grad_s sums terms of size |grad_out * v| (round(v) - v loses the low bits of v),
+    and their rounding errors need not cancel the way the terms themselves do.
     """
     qmin, qmax = quant_range(bits, signed)
     x64, g64 = x.double(), grad_out.double()
@@ -65,7 +66,7 @@ def lsq_oracle(
     d = d.masked_fill(below, qmin).masked_fill(above, qmax)
     n = x.numel() // scale.numel()
     g = 1.0 / math.sqrt(n * qmax)
-    magnitude = g64.abs() * v.abs().nan_to_num(posinf=0.0).clamp_min(1.0)
+    magnitude = g64.abs() * v.clamp(qmin, qmax).abs().clamp_min(1.0)
     terms = g64 * d
     if axis is None:
         grad_s, size = terms.sum(), magnitude.sum()

@@ -9,10 +9,11 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
-from judge_harness import assert_close, expect_raises
 from lsq_oracle import lsq_oracle, make_unambiguous, quant_range, random_case
+
+from judge_harness import assert_close, expect_raises
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -107,13 +108,18 @@ def run_case(candidate, tolerances, case):
     check_against_oracle(candidate, tolerances, x, scale, grad_out, bits, signed, axis, f"seed {seed}")
 
 
-@settings(max_examples=40, report_multiple_bugs=False)
+# no shrink phase: every failing example already names its shape, dtype, bits, axis and seed,
+# and shrinking through the worker could outlast the per-test time limit
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+
+
+@settings(max_examples=40, report_multiple_bugs=False, phases=NO_SHRINK)
 @given(case=cases(per_channel=False))
 def test_per_tensor_random(candidate, tolerances, case):
     run_case(candidate, tolerances, case)
 
 
-@settings(max_examples=50, report_multiple_bugs=False)
+@settings(max_examples=50, report_multiple_bugs=False, phases=NO_SHRINK)
 @given(case=cases(per_channel=True))
 def test_per_channel_random(candidate, tolerances, case):
     run_case(candidate, tolerances, case)
@@ -192,6 +198,27 @@ def test_half_precision_inputs(candidate, tolerances, x_dtype, scale_dtype):
 # -- numerical stability --------------------------------------------------------------------
 
 
+def test_float64_is_not_downcast(candidate, tolerances):
+    # x / s sits 2^-30 off a tie: float64 resolves it, float32 rounds it onto the tie
+    tiny = 2.0**-30
+    v = torch.tensor(
+        [2.5 + tiny, 4.5 - tiny, -2.5 - tiny, -6.5 + tiny, 10.5 + tiny, 0.5 - tiny],
+        dtype=torch.float64,
+    )
+    x, scale = v * 0.25, torch.tensor(0.25, dtype=torch.float64)
+    check_against_oracle(
+        candidate,
+        tolerances,
+        x,
+        scale,
+        torch.ones_like(x),
+        8,
+        True,
+        None,
+        "x / s within 2^-30 of a tie (float64 inputs need float64 arithmetic)",
+    )
+
+
 def test_overflowing_ratio_no_nan(candidate, tolerances):
     # x / s overflows float32 to +-inf: y must be the clamp value, gradients finite
     x = torch.tensor([3.0e38, -3.0e38, 1.0, -2.5e38, 0.3, 2.0e38])
@@ -219,7 +246,8 @@ def test_function_apply_positional(candidate, tolerances):
     where = "LSQFakeQuantize.apply(x, scale, 4, False, 1); " + describe(x, scale, 4, False, 1)
     assert_close(y, expected.y, name=f"y ({where})")
     assert_close(grad_x, expected.grad_x, name=f"grad_x ({where})")
-    assert_close(grad_s, expected.grad_s, name=f"grad_s ({where})", atol=1e-9)
+    grad_s_atol = max(atol, expected.grad_s_atol.max().item())
+    assert_close(grad_s, expected.grad_s, name=f"grad_s ({where})", atol=grad_s_atol, rtol=rtol)
 
 
 def test_goes_through_the_function(candidate):

@@ -3,6 +3,7 @@
 import math
 
 import torch
+
 from judge_harness import assert_close, expect_raises
 
 
