@@ -9,7 +9,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsq_oracle import lsq_oracle, make_unambiguous, quant_range, random_case
 
@@ -108,18 +108,13 @@ def run_case(candidate, tolerances, case):
     check_against_oracle(candidate, tolerances, x, scale, grad_out, bits, signed, axis, f"seed {seed}")
 
 
-# no shrink phase: every failing example already names its shape, dtype, bits, axis and seed,
-# and shrinking through the worker could outlast the per-test time limit
-NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
-
-
-@settings(max_examples=40, report_multiple_bugs=False, phases=NO_SHRINK)
+@settings(max_examples=40, report_multiple_bugs=False)
 @given(case=cases(per_channel=False))
 def test_per_tensor_random(candidate, tolerances, case):
     run_case(candidate, tolerances, case)
 
 
-@settings(max_examples=50, report_multiple_bugs=False, phases=NO_SHRINK)
+@settings(max_examples=50, report_multiple_bugs=False)
 @given(case=cases(per_channel=True))
 def test_per_channel_random(candidate, tolerances, case):
     run_case(candidate, tolerances, case)
