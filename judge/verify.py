@@ -125,6 +125,9 @@ def verify(
         except KeyboardInterrupt:
             for future in futures:
                 future.cancel()
+            abort = getattr(backend, "abort_all", None)  # the docker backend: kill running boxes now
+            if abort is not None:
+                abort()
             raise
     checks.extend(item[0] for item in work)
     return checks

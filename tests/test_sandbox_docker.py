@@ -11,6 +11,7 @@ import importlib.util
 import io
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -280,6 +281,48 @@ def test_ctrl_c_removes_the_container(docker_backend, probe_problem) -> None:  #
     finally:
         timer.cancel()
     assert own_containers(docker_backend) == []
+
+
+@pytest.mark.docker
+def test_ctrl_c_during_verify_with_jobs_removes_every_container(docker_backend) -> None:  # noqa: F811
+    env = dict(os.environ, JUDGE_PROBLEMS_PATH=str(PROBE_PROBLEM.parent))
+    command = [
+        sys.executable,
+        "-c",
+        "from judge.cli import cli; cli()",
+        "verify",
+        "sandbox-probe",
+        "--backend",
+        "docker",
+        "--jobs",
+        "2",
+    ]
+    judge = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even where CI ignores SIGINT
+    )
+    client = docker_backend._client()
+
+    def running() -> list:
+        return [
+            c
+            for c in client.containers.list(all=True, filters={"label": LABEL_RUN})
+            if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(judge.pid)]
+        ]
+
+    deadline = time.monotonic() + 60
+    while not running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert running(), "the judge started no container"
+    interrupted = time.monotonic()
+    judge.send_signal(signal.SIGINT)
+    judge.wait(timeout=60)
+    assert time.monotonic() - interrupted < 15, "Ctrl-C waited for the runs to finish"
+    assert running() == [], "containers outlived the interrupted judge"
 
 
 @pytest.mark.docker

@@ -179,6 +179,23 @@ class DockerBackend:
         self.cpus = cpus
         self.owner = owner_label()
         self._local = threading.local()
+        self._live: set[Any] = set()  # containers running now, for abort_all
+        self._live_lock = threading.Lock()
+        self._aborting = False
+        # Ctrl-C during `verify --jobs N` leaves runs going in pool threads, and the interpreter
+        # joins those threads before it exits; this hook runs first and kills their containers,
+        # so each thread ends at once and removes its own. (concurrent.futures uses the same hook.)
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            register(self.abort_all)
+
+    def abort_all(self) -> None:
+        """Kill every container this backend is running now; their runs end as interrupted."""
+        self._aborting = True
+        with self._live_lock:
+            live = list(self._live)
+        for container in live:
+            _kill(container)
 
     # -- connecting ------------------------------------------------------------------
     @classmethod
@@ -304,6 +321,8 @@ class DockerBackend:
         sock = getattr(attached, "_sock", attached)
         reader = StreamReader(RESULT_STDOUT_LIMIT)
         timed_out = False
+        with self._live_lock:
+            self._live.add(container)
         try:
             try:
                 container.start()
@@ -320,7 +339,7 @@ class DockerBackend:
                 if time.monotonic() > deadline:
                     timed_out = True
                     break
-                if not threading.main_thread().is_alive():
+                if self._aborting:
                     raise BackendError("interrupted: the judge is exiting")
                 try:
                     chunk = sock.recv(65536)
@@ -335,6 +354,8 @@ class DockerBackend:
                     break
         finally:
             attached.close()
+            with self._live_lock:
+                self._live.discard(container)
         if timed_out or reader.overflow:
             _kill(container)
         status = container.wait(timeout=30)
