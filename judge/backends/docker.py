@@ -228,15 +228,16 @@ class DockerBackend:
                 f"the sandbox image {tag} is not built for this checkout (expected after `judge sandbox build`, "
                 "got no such image); run `judge sandbox build` (or `judge sandbox build --no-registry` without a registry)"
             ) from None
+        info = client.info()
         gpus = gpus if gpus is not None else os.environ.get(GPU_ENV) or None
-        if gpus and "nvidia" not in client.info().get("Runtimes", {}):
+        runtimes = info.get("Runtimes", {})
+        if gpus and "nvidia" not in runtimes:
             raise BackendError(
                 f"--gpus {gpus} asks for GPUs, but this Docker engine has no GPU runtime (expected the NVIDIA Container "
-                "Toolkit's `nvidia` runtime, got runtimes: "
-                f"{', '.join(client.info().get('Runtimes', {})) or 'none'}); install the toolkit or drop --gpus"
+                f"Toolkit's `nvidia` runtime, got runtimes: {', '.join(runtimes) or 'none'}); install the toolkit or drop --gpus"
             )
         remove_leftovers(client)
-        engine_cpus = float(client.info().get("NCPU", 2))
+        engine_cpus = float(info.get("NCPU", 2))
         cpus = float(os.environ.get(CPUS_ENV) or min(2.0, engine_cpus))
         backend = cls(tag, gpus=gpus, cpus=min(cpus, engine_cpus))
         backend._local.client = client
@@ -298,7 +299,6 @@ class DockerBackend:
             worker_cwd="/tmp",
             worker_user=[WORKER_UID, WORKER_UID],
             isolate=False,  # the container has its own network and mount isolation
-            isolate_network=False,
             box={"checker_uid": CHECKER_UID, "checker_gid": CHECKER_UID, "deadline_s": wall_s + BOX_GRACE_S},
         )
         archive = run_archive(job, spec)
