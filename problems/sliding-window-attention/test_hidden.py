@@ -12,8 +12,13 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from judge_harness import assert_close, expect_raises
 from swa_oracle import banded_attention, make_qkv, naive_attention
+
+from judge_harness import assert_close, expect_raises
+
+# The checker's tensors are small and it runs beside the worker on the same cores: one thread
+# keeps its OpenMP pool from contending with the submission's.
+torch.set_num_threads(1)
 
 
 def describe(q: torch.Tensor, k: torch.Tensor, window: int, **kwargs: object) -> str:
@@ -41,15 +46,15 @@ def attention_cases(draw):
     B = draw(st.integers(1, 2))
     Hkv = draw(st.sampled_from([1, 2]))
     group = draw(st.sampled_from([1, 2, 4, 8]))  # H / Hkv
-    T = draw(st.integers(1, 160))
+    T = draw(st.integers(1, 128))
     D = draw(st.sampled_from([4, 8, 16]))
     window = draw(st.integers(1, T + 8))
-    block_size = draw(st.sampled_from([8, 16, 32, 128]))
+    block_size = draw(st.sampled_from([16, 32, 128]))
     seed = draw(st.integers(0, 2**16))
     return B, Hkv * group, Hkv, T, D, window, block_size, seed
 
 
-@settings(max_examples=30)
+@settings(max_examples=20)
 @given(case=attention_cases())
 def test_random_shapes_match_oracle(candidate, case):
     B, H, Hkv, T, D, window, block_size, seed = case
@@ -60,10 +65,10 @@ def test_random_shapes_match_oracle(candidate, case):
 # -- edge cases ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("T", [129, 255, 257, 300])
+@pytest.mark.parametrize("T", [129, 300])
 def test_T_not_a_multiple_of_block_size(candidate, T):
     q, k, v = make_qkv(1, 4, 2, T, 16, seed=T)
-    for window in (1, 7, 128, 129, T):
+    for window in (1, 7, 129, T):
         check(candidate, q, k, v, window)
 
 
@@ -148,23 +153,23 @@ def test_all_logits_near_plus_minus_1e4_fp64(candidate, offset):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 def test_dtypes_output_dtype_and_accuracy(candidate, dtype):
-    q, k, v = make_qkv(2, 4, 2, 200, 32, seed=31, dtype=dtype)
+    q, k, v = make_qkv(2, 4, 2, 160, 32, seed=31, dtype=dtype)
     check(candidate, q, k, v, 50, block_size=64)
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_accumulates_in_fp32(candidate, dtype):
-    # near-uniform attention over 2048 keys of values ~40: the unnormalised accumulator
-    # reaches ~8e4, past fp16's max 65504, and loses bf16's 8-bit mantissa
-    B, H, Hkv, T, D = 1, 2, 1, 2048, 16
+    # near-uniform attention over up to 1280 keys of values ~60: the unnormalised accumulator
+    # reaches ~7.7e4, past fp16's max 65504, and loses bf16's 8-bit mantissa
+    B, H, Hkv, T, D = 1, 2, 1, 1280, 16
     g = torch.Generator().manual_seed(41)
     q = 0.01 * torch.randn(B, H, T, D, generator=g, dtype=torch.float64)
     k = torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
-    v = 40 + torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
+    v = 60 + torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
     q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
-    out = candidate.sliding_window_attention(q, k, v, 2048)
-    expected = naive_attention(q, k, v, 2048)
-    assert_close(out, expected, name=describe(q, k, 2048) + " (accumulator must be fp32)")
+    out = candidate.sliding_window_attention(q, k, v, T)
+    expected = naive_attention(q, k, v, T)
+    assert_close(out, expected, name=describe(q, k, T) + " (accumulator must be fp32)")
 
 
 def test_float64_inputs_keep_float64_precision(candidate):
@@ -214,10 +219,10 @@ MEMORY_T, MEMORY_WINDOW, MEMORY_LIMIT = 16384, 256, 128 * 2**20
 def test_memory_long_sequence_stays_far_below_T_squared(candidate):
     T, window = MEMORY_T, MEMORY_WINDOW
     q, k, v = make_qkv(1, 1, 1, T, 64, seed=61)
-    out = candidate.sliding_window_attention(q, k, v, window)
+    out = candidate.sliding_window_attention(q, k, v, window, block_size=256)
     peak = candidate.last_call.peak_bytes
     assert peak < MEMORY_LIMIT, (
-        f"sliding_window_attention(q {tuple(q.shape)}, window={window}) raised the worker's "
+        f"sliding_window_attention(q {tuple(q.shape)}, window={window}, block_size=256) raised the worker's "
         f"memory by {peak / 2**20:.0f} MiB; the limit is {MEMORY_LIMIT / 2**20:.0f} MiB "
         f"(inputs and output are 16 MiB together; a (T, T) fp32 score tensor is "
         f"{T * T * 4 / 2**30:.0f} GiB and a (T, T) bool mask {T * T / 2**20:.0f} MiB): "
@@ -229,15 +234,19 @@ def test_memory_long_sequence_stays_far_below_T_squared(candidate):
 
 
 def test_work_grows_with_window_not_T_squared(candidate):
-    T, small, large = 4096, 32, 2048
-    q, k, v = make_qkv(1, 1, 1, T, 64, seed=71)
-    small_s = candidate.driver.best_time(q, k, v, small, 2)
-    large_s = candidate.driver.best_time(q, k, v, large, 2)
-    assert small_s * 3 < large_s, (
-        f"at T={T}, D=64 sliding_window_attention took {small_s * 1e3:.1f} ms with "
-        f"window={small} and {large_s * 1e3:.1f} ms with window={large}: a {large // small}x "
-        f"smaller window should be several times faster. The work looks O(T^2 * D), not "
-        f"O(T * window * D): skip the key blocks that lie entirely outside the window"
+    # matrix-multiply FLOPs counted inside the worker (torch's FlopCounterMode): exact and
+    # independent of machine load. Causal attention over all of T needs 2 * T^2 * D per head.
+    T, window, D, block_size = 4096, 16, 64, 64
+    q, k, v = make_qkv(1, 1, 1, T, D, seed=71)
+    flops = candidate.driver.matmul_flops(q, k, v, window, block_size)
+    causal = 2 * T * T * D
+    banded = 4 * T * (window + block_size) * D
+    assert flops < causal / 3, (
+        f"at T={T}, D={D}, window={window}, block_size={block_size} sliding_window_attention ran "
+        f"{flops / 1e9:.2f} GFLOP of matrix multiplies; causal attention over the whole sequence is "
+        f"{causal / 1e9:.2f} GFLOP and a blockwise sliding window about {banded / 1e9:.2f} GFLOP. "
+        f"The work looks O(T^2 * D), not O(T * window * D): skip the key blocks that lie entirely "
+        f"outside the window"
     )
 
 
@@ -278,7 +287,7 @@ def chunk_schedules(draw):
     return window, sizes, B, Hkv * group, Hkv, D, seed
 
 
-@settings(max_examples=25)
+@settings(max_examples=15)
 @given(case=chunk_schedules())
 def test_cache_any_chunk_schedule_matches_one_shot(candidate, case):
     window, sizes, B, H, Hkv, D, seed = case
@@ -290,7 +299,7 @@ def test_cache_any_chunk_schedule_matches_one_shot(candidate, case):
 @pytest.mark.parametrize("window", [1, 2, 8, 31])
 def test_cache_decode_one_token_at_a_time(candidate, window):
     # a cache that drops a position one step too early, or keeps one too many, fails here
-    T = 2 * window + 12
+    T = window + 12
     q, k, v = make_qkv(1, 4, 2, T, 8, seed=window)
     cache = candidate.SlidingWindowKVCache(window)
     feed(candidate, cache, q, k, v, [1] * T, window, "decode")
@@ -299,7 +308,7 @@ def test_cache_decode_one_token_at_a_time(candidate, window):
 def test_cache_prefill_then_decode(candidate):
     q, k, v = make_qkv(2, 8, 2, 400, 16, seed=81)
     cache = candidate.SlidingWindowKVCache(64)
-    feed(candidate, cache, q, k, v, [300] + [1] * 20 + [80], 64, "prefill, decode, chunk")
+    feed(candidate, cache, q, k, v, [300] + [1] * 10 + [90], 64, "prefill, decode, chunk")
 
 
 @pytest.mark.parametrize("sizes", [[64, 64, 64], [63, 65, 1, 64, 2], [200, 7]])
@@ -328,10 +337,10 @@ def test_cache_scale_and_half_precision(candidate):
 
 
 def test_cache_long_stream_memory_is_bounded(candidate):
-    B, H, Hkv, T, D, window = 1, 4, 2, 4096, 32, 64
+    B, H, Hkv, T, D, window = 1, 4, 2, 2048, 32, 64
     q, k, v = make_qkv(B, H, Hkv, T, D, seed=101)
     tail = 128
-    checkpoints = [window, 1024, T]
+    checkpoints = [window, 512, T]
     report = candidate.driver.decode_stream(q, k, v, window, tail, checkpoints)
     kv_bytes = 2 * B * Hkv * window * D * q.element_size()
     for fed in checkpoints:

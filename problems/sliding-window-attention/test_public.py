@@ -7,6 +7,7 @@ fine for checking tiny cases; your solution must not work this way (see statemen
 from __future__ import annotations
 
 import torch
+
 from judge_harness import assert_close, expect_raises
 
 

@@ -1,0 +1,192 @@
+"""Project tests for the sliding-window-attention problem that need no judge runner.
+
+The reference is checked against the checker-side float64 oracles (which are checked against
+each other), the cache against the one-shot function, the driver against the reference, and
+the metadata against the files, the statement and the installed torch.
+"""
+
+import importlib
+import importlib.util
+import inspect
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+PROBLEM = REPO / "problems" / "sliding-window-attention"
+VERDICTS = {
+    "Accepted",
+    "Wrong Answer",
+    "Time Limit Exceeded",
+    "Memory Limit Exceeded",
+    "Runtime Error",
+    "Compilation Error",
+    "Output Limit Exceeded",
+    "Internal Error",
+}
+
+
+def load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+reference = load(REPO / "solutions_ref" / "sliding_window_attention.py", "swa_reference")
+stub = load(PROBLEM / "stub.py", "swa_stub")
+driver = load(PROBLEM / "driver.py", "swa_driver")
+oracle = load(PROBLEM / "swa_oracle.py", "swa_oracle_for_tests")
+META = tomllib.loads((PROBLEM / "problem.toml").read_text())
+
+
+# -- oracles and reference --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("T,window", [(1, 1), (17, 1), (17, 4), (40, 40), (40, 100), (65, 16)])
+def test_naive_and_banded_oracles_agree(T, window):
+    q, k, v = oracle.make_qkv(2, 4, 2, T, 8, seed=T, dtype=torch.float64)
+    naive = oracle.naive_attention(q, k, v, window)
+    torch.testing.assert_close(oracle.banded_attention(q, k, v, window), naive, atol=1e-12, rtol=1e-12)
+    rows = slice(T // 2, T)
+    torch.testing.assert_close(
+        oracle.banded_attention(q, k, v, window, rows=rows), naive[:, :, rows], atol=1e-12, rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "B,H,Hkv,T,D,window,block_size",
+    [
+        (1, 1, 1, 1, 4, 1, 128),
+        (2, 4, 2, 37, 8, 5, 8),
+        (1, 8, 1, 300, 16, 64, 32),
+        (2, 8, 8, 129, 4, 200, 128),
+        (1, 2, 1, 50, 4, 1, 16),
+        (1, 4, 4, 70, 8, 70, 1),
+        (1, 16, 2, 90, 8, 33, 7),
+    ],
+)
+def test_reference_matches_float64_oracle(B, H, Hkv, T, D, window, block_size):
+    q, k, v = oracle.make_qkv(B, H, Hkv, T, D, seed=T + window, dtype=torch.float64)
+    out = reference.sliding_window_attention(q, k, v, window, block_size=block_size)
+    torch.testing.assert_close(out, oracle.naive_attention(q, k, v, window), atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_reference_half_precision_within_problem_tolerance(dtype):
+    q, k, v = oracle.make_qkv(1, 4, 2, 200, 32, seed=1, dtype=dtype)
+    out = reference.sliding_window_attention(q, k, v, 50, block_size=64)
+    tol = META["tolerances"][str(dtype).removeprefix("torch.")]
+    assert out.dtype == dtype
+    torch.testing.assert_close(out, oracle.naive_attention(q, k, v, 50), atol=tol["atol"], rtol=tol["rtol"])
+
+
+def test_reference_survives_logits_of_1e4():
+    q, k, v = oracle.make_qkv(1, 2, 1, 64, 16, seed=2, dtype=torch.float64, magnitude=1e4)
+    out = reference.sliding_window_attention(q, k, v, 16, block_size=16)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, oracle.naive_attention(q, k, v, 16), atol=1e-9, rtol=1e-7)
+
+
+@pytest.mark.parametrize("window", [1, 3, 16, 100])
+@pytest.mark.parametrize("sizes", [[1] * 40, [40], [7, 1, 1, 20, 11], [16, 16, 8]])
+def test_cache_equals_one_shot(window, sizes):
+    T = sum(sizes)
+    q, k, v = oracle.make_qkv(2, 4, 2, T, 8, seed=window, dtype=torch.float64)
+    cache = reference.SlidingWindowKVCache(window)
+    outputs, start = [], 0
+    for n in sizes:
+        outputs.append(cache.step(q[:, :, start : start + n], k[:, :, start : start + n], v[:, :, start : start + n]))
+        start += n
+        assert len(cache) == min(start, window)
+    torch.testing.assert_close(
+        torch.cat(outputs, dim=2), oracle.naive_attention(q, k, v, window), atol=1e-12, rtol=1e-10
+    )
+
+
+def test_reference_raises_value_errors():
+    q, k, v = oracle.make_qkv(1, 2, 1, 8, 4, seed=0)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="window"):
+            reference.sliding_window_attention(q, k, v, bad)
+    with pytest.raises(ValueError, match="multiple"):
+        reference.sliding_window_attention(torch.randn(1, 3, 8, 4), torch.randn(1, 2, 8, 4), torch.randn(1, 2, 8, 4), 2)
+    with pytest.raises(ValueError, match=r"\(1, 2, 9, 4\)"):
+        reference.sliding_window_attention(q, torch.randn(1, 2, 9, 4), torch.randn(1, 2, 9, 4), 2)
+    with pytest.raises(ValueError):
+        reference.SlidingWindowKVCache(0)
+
+
+# -- driver --------------------------------------------------------------------------------
+
+
+def test_driver_decode_stream_with_reference():
+    q, k, v = oracle.make_qkv(1, 4, 2, 300, 8, seed=3)
+    report = driver.decode_stream(reference, q, k, v, 16, 20, [16, 300])
+    assert report["lengths"] == {16: 16, 300: 16}
+    ring_bytes = 2 * 1 * 2 * 16 * 8 * 4  # k and v, (B, Hkv, window, D) fp32
+    assert report["held_bytes"][300] == ring_bytes
+    torch.testing.assert_close(report["tail"], oracle.banded_attention(q, k, v, 16, rows=slice(280, 300)))
+    # query blocks of 64 see their own 64 keys plus the 15 before them (none before block 0)
+    rows_times_keys = 64 * 64 + 3 * 64 * (64 + 15) + 44 * (44 + 15)
+    assert driver.matmul_flops(reference, q, k, v, 16, 64) == 2 * 2 * 4 * 8 * rows_times_keys  # QK^T and PV
+
+
+# -- stub, metadata, statement --------------------------------------------------------------
+
+
+def public_names(module) -> set[str]:
+    return {name for name, value in vars(module).items() if not name.startswith("_") and callable(value)} - {
+        "Tensor",
+        "annotations",
+    }
+
+
+def test_stub_and_reference_expose_the_same_interface():
+    assert public_names(stub) == public_names(reference) == set(META["entry_points"])
+    assert inspect.signature(stub.sliding_window_attention) == inspect.signature(reference.sliding_window_attention)
+    for method in ("__init__", "__len__", "step"):
+        assert inspect.signature(getattr(stub.SlidingWindowKVCache, method)) == inspect.signature(
+            getattr(reference.SlidingWindowKVCache, method)
+        ), method
+    with pytest.raises(NotImplementedError):
+        stub.sliding_window_attention(*oracle.make_qkv(1, 1, 1, 4, 4, seed=0), 2)
+
+
+def test_problem_toml_lists_every_wrong_solution_with_a_known_verdict():
+    listed = set(META["wrong_solutions"])
+    on_disk = {path.name for path in (PROBLEM / "wrong").glob("*.py")}
+    assert listed == on_disk
+    assert len(listed) >= 6
+    assert set(META["wrong_solutions"].values()) <= VERDICTS - {"Accepted"}
+    for name in sorted(on_disk):
+        module = load(PROBLEM / "wrong" / name, f"swa_wrong_{name[:-3]}")
+        assert all(hasattr(module, entry) for entry in META["entry_points"]), name
+
+
+def test_tolerances_and_limits_are_stated_in_the_statement():
+    statement = (PROBLEM / "statement.md").read_text()
+
+    for dtype, tol in META["tolerances"].items():
+        match = re.search(rf"`{dtype}`\s+\(([0-9.e-]+), ([0-9.e-]+)\)", statement)
+        assert match, f"statement.md does not state the {dtype} tolerances"
+        assert (float(match[1]), float(match[2])) == (tol["atol"], tol["rtol"]), dtype
+    assert META["limits"]["memory_mb"] == 1024 and "1 GiB" in statement
+
+
+def test_forbidden_paths_exist_in_installed_torch():
+    for path in META["forbidden"]:
+        module_name, attr = path.rsplit(".", 1)
+        assert hasattr(importlib.import_module(module_name), attr), path
+
+
+def test_checker_helpers_are_importable_by_plain_name():
+    sys.path.insert(0, str(PROBLEM))
+    try:
+        assert importlib.import_module("swa_oracle").naive_attention
+    finally:
+        sys.path.remove(str(PROBLEM))
