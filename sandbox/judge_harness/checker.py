@@ -10,77 +10,22 @@ so a worker of the same uid cannot open its /proc entries (fds, memory).
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import hmac
 import json
 import os
-import resource
 import sys
 import time
 from typing import Any
 
+from judge_harness import confine
 from judge_harness.remote import reap_descendants
 from judge_harness.schema import RunResult, Verdict, worst
 
-PR_SET_DUMPABLE = 4
-PR_SET_CHILD_SUBREAPER = 36
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
-CLONE_NEWNS = 0x00020000
-MS_RDONLY = 1
-MS_REC = 16384
-MS_PRIVATE = 1 << 18
-
-
-def _libc() -> Any:
-    return ctypes.CDLL(None, use_errno=True)
-
 
 def harden_checker() -> None:
-    libc = _libc()
-    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
-def worker_preexec(spec: dict[str, Any]):  # noqa: ANN201 - returns a zero-argument callable
-    """Runs in the forked worker before exec: limits, no network, another uid if asked."""
-    memory = int(spec["memory_bytes"])
-    user = spec.get("worker_user")
-    isolate = bool(spec.get("isolate", True))
-    hide = [os.fsencode(path) for path in spec.get("hide_paths", [])]
-
-    def preexec() -> None:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 2**20, 64 * 2**20))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-        # Address-space headroom over the RSS limit: torch reserves far more than it touches.
-        resource.setrlimit(resource.RLIMIT_DATA, (memory + 2**30, memory + 2**30))
-        if user:
-            os.setgroups([])
-            os.setresgid(user[1], user[1], user[1])
-            os.setresuid(user[0], user[0], user[0])
-        if isolate:
-            isolate_worker(hide)
-
-    return preexec
-
-
-def isolate_worker(hide: list[bytes]) -> None:
-    """Best effort, unprivileged: a user namespace with no network and the judge's secrets unmounted.
-
-    Where the kernel allows unprivileged user namespaces, the worker gets an empty network
-    namespace and a private mount namespace in which every path in `hide` (problem folders,
-    references, the judge's tests) is covered by an empty read-only tmpfs. Where it does not
-    (e.g. inside the Docker sandbox, which has its own isolation), nothing changes.
-    """
-    libc = _libc()
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) != 0:
-        return
-    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        return
-    for path in hide:
-        libc.mount(b"none", path, b"tmpfs", MS_RDONLY, b"size=4k,mode=555")
+    confine.set_dumpable(False)
+    confine.libc().prctl(confine.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def sign(document: dict[str, Any], key: bytes) -> str:
@@ -89,11 +34,9 @@ def sign(document: dict[str, Any], key: bytes) -> str:
 
 
 def run(spec: dict[str, Any]) -> RunResult:
-    import pytest
 
     from judge_harness.candidate import Candidate
-    from judge_harness.plugin import JudgePlugin
-    from judge_harness.remote import JudgeAbort, Worker
+    from judge_harness.remote import KEEP_ALIVE, Worker, Zygote, popen_spawner
 
     worker_spec = {
         "submission": spec["submission"],
@@ -107,24 +50,57 @@ def run(spec: dict[str, Any]) -> RunResult:
     memory_bytes = int(spec["memory_bytes"])
     worker_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": spec["worker_cwd"], "TMPDIR": spec["worker_cwd"]}
     worker_env.update(spec.get("worker_env", {}))
+    confinement = {
+        "memory_bytes": memory_bytes,
+        "isolate": bool(spec.get("isolate", True)),
+        "hide_paths": list(spec.get("hide_paths", [])),
+    }
+    user = spec.get("worker_user")
+    launch = {"env": worker_env, "cwd": spec["worker_cwd"]}
+
+    def fresh_interpreter() -> None:
+        confine.drop_to_user(user)
+        confine.confine(confinement)
+
+    zygote = Zygote({**worker_spec, "confine": confinement}, preexec=lambda: confine.drop_to_user(user), **launch)
+    KEEP_ALIVE.add(zygote.process.pid)
+    fallback = popen_spawner(worker_spec, preexec=fresh_interpreter, **launch)
+    spawners: list[Any] = [zygote.spawn, fallback]
+
+    def spawn(command_fd: int, result_fd: int, output_fd: int) -> Any:
+        try:
+            return spawners[0](command_fd, result_fd, output_fd)
+        except (OSError, ChildProcessError, ValueError) as exc:
+            if len(spawners) == 1:
+                raise
+            print(f"judge: fork server failed ({exc}); starting workers afresh", file=sys.stderr)
+            spawners.pop(0)
+            return spawners[0](command_fd, result_fd, output_fd)
 
     def start_worker(deadline: float) -> Worker:
         import_timeout = float(spec.get("import_timeout_s", 60))
-        return Worker(
-            worker_spec,
-            memory_bytes=memory_bytes,
-            start_timeout_s=max(0.0, min(import_timeout, deadline - time.monotonic())),
-            env=worker_env,
-            cwd=spec["worker_cwd"],
-            preexec=worker_preexec(spec),
-        )
+        timeout = max(0.0, min(import_timeout, deadline - time.monotonic()))
+        return Worker(spawn, memory_bytes=memory_bytes, start_timeout_s=timeout)
 
     result = RunResult(verdict=Verdict.INTERNAL_ERROR, problem=spec["problem"], suite=spec["suite"])
     candidate = Candidate(start_worker)
     try:
+        return run_tests(spec, candidate, result)
+    finally:
+        candidate.close()
+        zygote.close()
+        reap_descendants()
+
+
+def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult) -> RunResult:
+    import pytest
+
+    from judge_harness.plugin import JudgePlugin
+    from judge_harness.remote import JudgeAbort
+
+    try:
         candidate.worker()  # pre-flight: a submission that does not import fails the run here
     except JudgeAbort as abort:
-        candidate.close()
         result.verdict = abort.verdict
         result.message = abort.message
         return result
@@ -160,8 +136,6 @@ def run(spec: dict[str, Any]) -> RunResult:
         code = pytest.main(args, plugins=[plugin])
     finally:
         sys.stdout = stdout
-        candidate.close()
-        reap_descendants()
     result.tests = plugin.results
     result.peak_bytes = max((t.peak_bytes for t in plugin.results), default=0)
     if plugin.collection_errors or (code not in (0, 1) and not plugin.results):

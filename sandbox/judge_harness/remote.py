@@ -13,6 +13,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -71,6 +72,9 @@ def _read_status(pid: int) -> dict[str, int]:
     return values
 
 
+KEEP_ALIVE: set[int] = set()  # children reap_descendants must spare (the zygote)
+
+
 def reap_descendants() -> None:
     """Kill every process left below the checker (daemons re-parent to it: it is a subreaper)."""
     me = os.getpid()
@@ -84,7 +88,7 @@ def reap_descendants() -> None:
             except OSError:
                 continue
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == me:
+            if ppid == me and int(entry.name) not in KEEP_ALIVE:
                 children.append(int(entry.name))
         if not children:
             return
@@ -132,42 +136,113 @@ class OutputPump(threading.Thread):
         return text
 
 
-class Worker:
-    """One worker process. `spec` is what the worker needs; `limits` bounds it."""
+class ForkedProcess:
+    """A worker forked by the zygote and re-parented to the checker: Popen's surface, by pid."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self.poll()  # raises ChildProcessError if the pid is not our child
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.002)
+        return self.returncode  # type: ignore[return-value]
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+
+Spawn = Callable[[int, int, int], Any]  # (command read fd, result write fd, output write fd) -> process
+
+
+class Zygote:
+    """The checker's handle on the fork server (zygote.py); `spawn` gives a ForkedProcess."""
 
     def __init__(
-        self,
-        spec: dict[str, Any],
-        *,
-        memory_bytes: int,
-        start_timeout_s: float,
-        env: dict[str, str],
-        cwd: str,
-        preexec: Callable[[], None] | None = None,
-        python: str = sys.executable,
+        self, spec: dict[str, Any], *, env: dict[str, str], cwd: str, preexec: Callable[[], None] | None
     ) -> None:
-        self.spec = spec
-        self.memory_bytes = memory_bytes
-        self.callbacks: dict[int, Callable[..., Any]] = {}
-        self.last_call = CallStats()
-        self.output_total_before = 0
-        to_worker_r, to_worker_w = os.pipe()
-        from_worker_r, from_worker_w = os.pipe()
-        out_r, out_w = os.pipe()
-        harness_root = str(Path(__file__).resolve().parent.parent)
-        env = dict(env, PYTHONPATH=harness_root, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.process = subprocess.Popen(
-            [python, "-m", "judge_harness.worker", json.dumps(spec), str(to_worker_r), str(from_worker_w)],
+            [sys.executable, "-m", "judge_harness.zygote", json.dumps(spec), str(theirs.fileno())],
             stdin=subprocess.DEVNULL,
-            stdout=out_w,
-            stderr=out_w,
-            pass_fds=(to_worker_r, from_worker_w),
-            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=None,
+            pass_fds=(theirs.fileno(),),
+            env=harness_env(env),
             cwd=cwd,
             preexec_fn=preexec,
         )
-        for fd in (to_worker_r, from_worker_w, out_w):
-            os.close(fd)
+        theirs.close()
+
+    def spawn(self, command_fd: int, result_fd: int, output_fd: int) -> ForkedProcess:
+        socket.send_fds(self.control, [b"s"], [command_fd, result_fd, output_fd])
+        reply = b""
+        while len(reply) < 16:
+            chunk = self.control.recv(16 - len(reply))
+            if not chunk:
+                raise OSError("the zygote is gone")
+            reply += chunk
+        return ForkedProcess(int(reply))
+
+    def close(self) -> None:
+        self.control.close()
+        try:
+            self.process.kill()
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+
+def harness_env(env: dict[str, str]) -> dict[str, str]:
+    harness_root = str(Path(__file__).resolve().parent.parent)
+    return dict(env, PYTHONPATH=harness_root, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+
+
+def popen_spawner(spec: dict[str, Any], *, env: dict[str, str], cwd: str, preexec: Callable[[], None] | None) -> Spawn:
+    """Start each worker as a fresh interpreter (the fallback when there is no zygote)."""
+
+    def spawn(command_fd: int, result_fd: int, output_fd: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "judge_harness.worker", json.dumps(spec), str(command_fd), str(result_fd)],
+            stdin=subprocess.DEVNULL,
+            stdout=output_fd,
+            stderr=output_fd,
+            pass_fds=(command_fd, result_fd),
+            env=harness_env(env),
+            cwd=cwd,
+            preexec_fn=preexec,
+        )
+
+    return spawn
+
+
+class Worker:
+    """One worker process, started by `spawn`; watched for time, memory and output."""
+
+    def __init__(self, spawn: Spawn, *, memory_bytes: int, start_timeout_s: float) -> None:
+        self.memory_bytes = memory_bytes
+        self.callbacks: dict[int, Callable[..., Any]] = {}
+        self.last_call = CallStats()
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            self.process = spawn(to_worker_r, from_worker_w, out_w)
+        finally:
+            for fd in (to_worker_r, from_worker_w, out_w):
+                os.close(fd)
         self.wfile = os.fdopen(to_worker_w, "wb")
         self.rfd = from_worker_r
         self.rfile = os.fdopen(from_worker_r, "rb", buffering=0)

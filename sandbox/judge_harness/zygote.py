@@ -1,0 +1,95 @@
+"""Fork server: imports torch once per run, then forks a fresh worker per request.
+
+A worker restart (after a timeout or a crash, and the first start of a run) would otherwise
+pay a full interpreter start and `import torch`. The zygote is a fresh interpreter started by
+the checker (never forked from it: it holds no key, no test, no expected value), running as
+the worker uid, non-dumpable. It never imports a submission.
+
+    python -m judge_harness.zygote SPEC_JSON SOCKET_FD
+
+Per request (one byte plus three fds over the socket: the worker's command pipe, result pipe
+and output pipe) it forks twice: the grandchild becomes the worker and, its parent gone,
+re-parents to the checker (a child subreaper), which can then wait for it, measure it and
+kill it like any child. The zygote answers with the worker's pid.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import socket
+import sys
+import traceback
+from typing import Any
+
+from judge_harness import confine
+
+
+def run_worker(spec: dict[str, Any], fds: list[int], keep_out: list[int]) -> None:
+    """In the grandchild: wire the fds, confine, serve. Never returns."""
+    code = 0
+    try:
+        for fd in keep_out:
+            os.close(fd)
+        command_fd, result_fd, output_fd = fds
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        os.close(output_fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        confine.confine(spec["confine"])
+        confine.set_dumpable(True)  # so the checker may reset and read this process's peak memory
+        from judge_harness.worker import Worker
+
+        Worker(spec, os.fdopen(command_fd, "rb"), os.fdopen(result_fd, "wb")).start()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001 - the worker reports what it can, then goes
+        traceback.print_exc()
+        code = 70
+    os._exit(code)
+
+
+def serve(spec: dict[str, Any], control: socket.socket) -> None:
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 16, 3)
+        except OSError:
+            return
+        if not message or len(fds) != 3:
+            return
+        pid_read, pid_write = os.pipe()
+        intermediate = os.fork()
+        if intermediate == 0:
+            try:
+                worker = os.fork()
+                if worker == 0:
+                    run_worker(spec, fds, [control.fileno(), pid_read, pid_write])
+                os.write(pid_write, str(worker).encode())
+            finally:
+                os._exit(0)
+        os.close(pid_write)
+        for fd in fds:
+            os.close(fd)
+        pid = os.read(pid_read, 32)
+        os.close(pid_read)
+        os.waitpid(intermediate, 0)  # after this the worker's parent is the checker
+        control.sendall(pid.ljust(16, b" "))
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    control = socket.socket(fileno=int(sys.argv[2]))
+    confine.set_dumpable(False)  # same uid as the workers: they must not reach into the zygote
+    for name in [*spec.get("preload", []), "judge_harness.worker"]:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    serve(spec, control)
+
+
+if __name__ == "__main__":
+    main()
