@@ -79,7 +79,7 @@ def test_clamp_edges_one_element_per_channel(candidate, tolerances, bits, signed
 @pytest.mark.parametrize("signed", [True, False])
 def test_clamp_edges_per_tensor(candidate, tolerances, bits, signed):
     v = edge_values(bits, signed)
-    x = (v * 0.125).reshape(1, -1).repeat(3, 1).double()  # (3, 2 * 9 - overlap)
+    x = (v * 0.125).reshape(1, -1).repeat(3, 1).double()  # three rows of the edge values
     grad_out = torch.linspace(-1.0, 2.0, x.numel(), dtype=torch.float64).reshape(x.shape)
     scale = torch.tensor(0.125, dtype=torch.float64)
     label = f"rows of x / s = {[float(t) for t in v]}"
