@@ -45,6 +45,7 @@ sys.path.insert(0, str(PROBLEM))
 sys.path.insert(0, str(REPO / "sandbox"))
 oracle = load(PROBLEM / "rag_oracle.py", "rag_oracle")
 corpus = load(PROBLEM / "rag_corpus.py", "rag_corpus")
+hidden = load(PROBLEM / "test_hidden.py", "rag_test_hidden")
 sys.path.remove(str(PROBLEM))
 META = tomllib.loads((PROBLEM / "problem.toml").read_text())
 
@@ -217,3 +218,26 @@ def test_corpus_cosines_are_well_separated():
         cosine = [score for _, score in ranks(corpus.help_desk_corpus(), query)[3]]
         gaps = [a - b for a, b in zip(cosine[:21], cosine[1:22], strict=True)]
         assert min(gaps) > 1e-6, (query, min(gaps))
+
+
+def test_corpus_bm25_scores_are_well_separated():
+    """Distinct BM25 scores in the pipeline tests differ by far more than rounding."""
+    docs = corpus.help_desk_corpus()
+    for query in [corpus.LEXICAL_QUESTION, corpus.SEMANTIC_QUESTION, *hidden.QUERIES]:
+        chunks = [(f"{d}#0", t) for d, t in docs.items()]
+        scores = sorted(set(oracle.bm25_scores(chunks, query, 1.5, 0.75).values()), reverse=True)
+        gaps = [a - b for a, b in zip(scores, scores[1:], strict=False)]
+        assert not gaps or min(gaps) > 1e-6, (query, min(gaps))
+
+
+def test_reranker_test_has_teeth():
+    """The hidden reranker test's expected order differs from the fused order it replaces."""
+    docs = corpus.help_desk_corpus()
+    truncation_caught = False
+    for query in (corpus.LEXICAL_QUESTION, corpus.SEMANTIC_QUESTION, hidden.QUERIES[0]):
+        plain = hidden.oracle_retrieve(docs, query, top_k=5, candidates=8)
+        reranked = hidden.oracle_retrieve(docs, query, top_k=5, candidates=8, reranker=hidden.crc_reranker)
+        truncated_then_reranked = sorted(plain, key=lambda c: -hidden.crc_reranker(query, [c["text"]])[0])
+        assert reranked != plain, query
+        truncation_caught |= reranked != truncated_then_reranked
+    assert truncation_caught
