@@ -11,8 +11,10 @@ Rows per (T, window), all fp32, B=1, H=4, Hkv=1 (GQA 4), D=64:
   reference      solutions_ref/sliding_window_attention.py (blockwise online softmax, block 128)
 
 Columns: median seconds per call, peak RSS growth during one call (Linux VmHWM, reset through
-/proc/self/clear_refs, so it includes the mask the naive path builds), the block mask build
-time for flex, and time / memory of each row relative to the naive path. If torch.compile
+/proc/self/clear_refs, so it includes the mask the naive path builds; memory freed by earlier
+calls is reused, so small figures are lower bounds), and time / memory of each row relative
+to the naive path. The note gives flex's first call (compile) and block mask build times and
+each output's max |diff| from the naive path. If torch.compile
 fails on this machine, the flex row falls back to eager flex_attention (which materialises
 the scores) and says so.
 """
