@@ -2,85 +2,34 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from judge import __version__, runner
-from judge.backends import BACKENDS, BackendError, select
-from judge.catalog import DIFFICULTIES, Catalog, Problem, load_catalog
-from judge.present import colour, render_result, table
+from judge import __version__
+from judge import cli_common as common
+from judge.backends import BackendError
+from judge.catalog import DIFFICULTIES
+from judge.cli_common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    JudgeError,
+    common_options,
+    emit_json,
+    exit_code_for,
+    get_backend,
+    get_catalog,
+    get_problem,
+    resolve_target,
+)
+from judge.history_cli import history_command, stats
+from judge.practice_cli import add_watch_option, pause, practice, record_submit, resume, start, status
+from judge.present import colour, table
 from judge.sandbox_cli import sandbox
-from judge.staging import SubmissionError
-from judge_harness.schema import RunResult, Verdict
-
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_JUDGE_ERROR = 0, 1, 2, 3
-
-
-class UserError(click.ClickException):
-    """A mistake in what the user asked for: one line, exit 2."""
-
-    exit_code = EXIT_USAGE
-
-
-class JudgeError(click.ClickException):
-    """The judge or its sandbox failed: exit 3."""
-
-    exit_code = EXIT_JUDGE_ERROR
-
-
-def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """--json and --backend, shared by every command that judges or lists."""
-
-    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
-    @click.option(
-        "--backend",
-        type=click.Choice(BACKENDS),
-        default="auto",
-        envvar="JUDGE_BACKEND",
-        show_default=True,
-        help="Where submissions run: docker (sandbox), local (subprocesses), auto (docker if an engine answers).",
-    )
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return function(*args, **kwargs)
-
-    return wrapper
-
-
-def emit_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2))
-
-
-def get_catalog() -> Catalog:
-    return load_catalog()
-
-
-def get_problem(slug: str) -> Problem:
-    try:
-        return get_catalog().get(slug)
-    except LookupError as exc:
-        raise UserError(str(exc)) from None
-
-
-def get_backend(name: str) -> Any:
-    try:
-        return select(name, warn=lambda message: click.echo(message, err=True))
-    except BackendError as exc:
-        raise JudgeError(str(exc)) from None
-
-
-def exit_code_for(verdict: Verdict) -> int:
-    if verdict is Verdict.ACCEPTED:
-        return EXIT_OK
-    if verdict is Verdict.INTERNAL_ERROR:
-        return EXIT_JUDGE_ERROR
-    return EXIT_REJECTED
+from judge.takehome_cli import takehome
+from judge_harness.schema import Verdict
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -177,48 +126,6 @@ def show(slug: str, as_json: bool) -> None:
         click.echo(text)
 
 
-def judge_and_report(slug: str, file: Path, suite: str, as_json: bool, backend_name: str, verbose: bool) -> RunResult:
-    problem = get_problem(slug)
-    backend = get_backend(backend_name)
-    try:
-        result = runner.run(problem, file, suite, backend)
-    except SubmissionError as exc:
-        raise UserError(str(exc)) from None
-    except BackendError as exc:
-        raise JudgeError(str(exc)) from None
-    if as_json:
-        emit_json(result.as_json())
-    else:
-        click.echo(render_result(result, verbose=verbose))
-    return result
-
-
-def _resolve_target(slug: str | None, file: Path | None) -> tuple[str, Path]:
-    """SLUG and FILE as given, or from the workspace (`judge start`) holding the current directory."""
-    if slug is not None and file is not None:
-        return slug, file
-    from judge import workspace
-
-    try:
-        here = workspace.find()
-    except workspace.WorkspaceError as exc:
-        raise UserError(str(exc)) from None
-    if here is None:
-        raise UserError(
-            "expected SLUG and FILE (e.g. `judge test sliding-window-attention solution.py`), "
-            "or run inside a workspace made by `judge start SLUG`"
-        )
-    if slug is not None and slug != here.slug:
-        if file is None and slug.endswith(".py"):  # `judge test other.py` inside a workspace
-            return here.slug, Path(slug)
-        raise UserError(f"this workspace is for {here.slug}, not {slug}; pass SLUG and FILE to judge another problem")
-    if get_problem(here.slug).content_hash() != here.problem_hash:
-        click.echo(f"warning: {here.slug} changed since `judge start`; judging against the current version", err=True)
-    if here.is_paused:
-        click.echo("note: the clock is paused; `judge resume` restarts it", err=True)
-    return here.slug, file or here.solution
-
-
 @cli.command()
 @click.argument("slug", required=False)
 @click.argument("file", type=click.Path(path_type=Path), required=False)
@@ -231,8 +138,8 @@ def test(slug: str | None, file: Path | None, as_json: bool, backend: str, verbo
     Example:
       judge test sliding-window-attention solution.py
     """
-    slug, file = _resolve_target(slug, file)
-    result = judge_and_report(slug, file, "public", as_json, backend, verbose)
+    slug, file = resolve_target(slug, file)
+    result = common.judge_and_report(slug, file, "public", as_json, backend, verbose)
     sys.exit(exit_code_for(result.verdict))
 
 
@@ -248,8 +155,8 @@ def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, ver
     Example:
       judge submit react-agent react_agent.py --json
     """
-    slug, file = _resolve_target(slug, file)
-    result = judge_and_report(slug, file, "hidden", as_json, backend, verbose)
+    slug, file = resolve_target(slug, file)
+    result = common.judge_and_report(slug, file, "hidden", as_json, backend, verbose)
     record_submit(slug, file, result)
     sys.exit(exit_code_for(result.verdict))
 
@@ -281,7 +188,10 @@ def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> No
         done[0] += 1
         if not as_json:
             mark = click.style("ok", fg="green") if check.ok else click.style("FAIL", fg="red", bold=True)
-            click.echo(f"[{done[0]}/{total}] {mark} {check.problem} {check.label}: {check.actual} ({check.wall_s:.1f}s)", err=True)
+            click.echo(
+                f"[{done[0]}/{total}] {mark} {check.problem} {check.label}: {check.actual} ({check.wall_s:.1f}s)",
+                err=True,
+            )
 
     try:
         checks = run_verify(problems, chosen, jobs=jobs, progress=progress)
@@ -314,14 +224,11 @@ def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> No
         for error in broken:
             click.echo(f"\nbroken problem: {error}")
         summary = f"{len(checks) - len(failed)}/{len(checks)} checks passed on the {chosen.name} backend"
-        click.echo("\n" + (click.style(summary, fg="green") if not failed and not broken else click.style(summary, fg="red")))
+        click.echo(
+            "\n" + (click.style(summary, fg="green") if not failed and not broken else click.style(summary, fg="red"))
+        )
     sys.exit(EXIT_OK if not failed and not broken else EXIT_REJECTED)
 
-
-# Command modules import this one for its helpers, so they come in last.
-from judge.history_cli import history_command, stats  # noqa: E402
-from judge.practice_cli import add_watch_option, pause, practice, record_submit, resume, start, status  # noqa: E402
-from judge.takehome_cli import takehome  # noqa: E402
 
 for command in (start, status, pause, resume, practice, history_command, stats, takehome):
     cli.add_command(command)
@@ -332,4 +239,8 @@ cli.add_command(sandbox)
 
 
 def main() -> None:  # pragma: no cover - console entry alias
+    cli()
+
+
+if __name__ == "__main__":
     cli()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from judge import cli as core
+from judge import cli_common as core
 from judge import history, workspace
 from judge.present import table
 from judge_harness.schema import Verdict

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from judge import cli as core
+from judge import cli_common as core
 from judge import history, workspace
 from judge.catalog import DIFFICULTIES, Problem
 from judge_harness.schema import RunResult, Verdict
@@ -247,7 +247,7 @@ def add_watch_option(command: click.Command) -> None:
 
 
 def watch_tests(slug: str | None, file: Path | None, as_json: bool, backend: str, verbose: bool) -> None:
-    slug, file = core._resolve_target(slug, file)
+    slug, file = core.resolve_target(slug, file)
 
     def once() -> None:
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from judge import cli as core
+from judge import cli_common as core
 from judge import grading, report, scan
 from judge import takehome as library
 from judge.backends import BackendError

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from judge import cli as core
+from judge import cli_common as core
 from judge import history, workspace
 from judge.cli import cli
 from judge_harness import schema

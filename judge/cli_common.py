@@ -1,0 +1,129 @@
+"""What every `judge` command shares: errors and exit codes, --json/--backend, lookups, judging.
+
+Command modules (cli.py, practice_cli.py, history_cli.py, takehome_cli.py) import this one;
+it imports none of them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from judge import runner
+from judge.backends import BACKENDS, BackendError, select
+from judge.catalog import Catalog, Problem, load_catalog
+from judge.present import colour, render_result
+from judge.staging import SubmissionError
+from judge_harness.schema import RunResult, Verdict
+
+__all__ = ["colour"]  # re-exported for the command modules
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_JUDGE_ERROR = 0, 1, 2, 3
+
+
+class UserError(click.ClickException):
+    """A mistake in what the user asked for: one line, exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class JudgeError(click.ClickException):
+    """The judge or its sandbox failed: exit 3."""
+
+    exit_code = EXIT_JUDGE_ERROR
+
+
+def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--json and --backend, shared by every command that judges or lists."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+    @click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default="auto",
+        envvar="JUDGE_BACKEND",
+        show_default=True,
+        help="Where submissions run: docker (sandbox), local (subprocesses), auto (docker if an engine answers).",
+    )
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2))
+
+
+def get_catalog() -> Catalog:
+    return load_catalog()
+
+
+def get_problem(slug: str) -> Problem:
+    try:
+        return get_catalog().get(slug)
+    except LookupError as exc:
+        raise UserError(str(exc)) from None
+
+
+def get_backend(name: str) -> Any:
+    try:
+        return select(name, warn=lambda message: click.echo(message, err=True))
+    except BackendError as exc:
+        raise JudgeError(str(exc)) from None
+
+
+def exit_code_for(verdict: Verdict) -> int:
+    if verdict is Verdict.ACCEPTED:
+        return EXIT_OK
+    if verdict is Verdict.INTERNAL_ERROR:
+        return EXIT_JUDGE_ERROR
+    return EXIT_REJECTED
+
+
+def judge_and_report(slug: str, file: Path, suite: str, as_json: bool, backend_name: str, verbose: bool) -> RunResult:
+    problem = get_problem(slug)
+    backend = get_backend(backend_name)
+    try:
+        result = runner.run(problem, file, suite, backend)
+    except SubmissionError as exc:
+        raise UserError(str(exc)) from None
+    except BackendError as exc:
+        raise JudgeError(str(exc)) from None
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        click.echo(render_result(result, verbose=verbose))
+    return result
+
+
+def resolve_target(slug: str | None, file: Path | None) -> tuple[str, Path]:
+    """SLUG and FILE as given, or from the workspace (`judge start`) holding the current directory."""
+    if slug is not None and file is not None:
+        return slug, file
+    from judge import workspace
+
+    try:
+        here = workspace.find()
+    except workspace.WorkspaceError as exc:
+        raise UserError(str(exc)) from None
+    if here is None:
+        raise UserError(
+            "expected SLUG and FILE (e.g. `judge test sliding-window-attention solution.py`), "
+            "or run inside a workspace made by `judge start SLUG`"
+        )
+    if slug is not None and slug != here.slug:
+        if file is None and slug.endswith(".py"):  # `judge test other.py` inside a workspace
+            return here.slug, Path(slug)
+        raise UserError(f"this workspace is for {here.slug}, not {slug}; pass SLUG and FILE to judge another problem")
+    if get_problem(here.slug).content_hash() != here.problem_hash:
+        click.echo(f"warning: {here.slug} changed since `judge start`; judging against the current version", err=True)
+    if here.is_paused:
+        click.echo("note: the clock is paused; `judge resume` restarts it", err=True)
+    return here.slug, file or here.solution
