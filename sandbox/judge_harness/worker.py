@@ -25,9 +25,46 @@ from judge_harness.codec import Decoder, Encoder, Handle, read_message, write_me
 FORBIDDEN_MESSAGE = "{path} is not available to submissions for this problem"
 
 
+_BLOCKING_LIBRARIES: list[Any] = []  # torch.library registrations must stay alive
+DISPATCH_KEYS = ("CPU", "CUDA", "AutogradCPU", "AutogradCUDA")
+
+
+def block_aten_op(name: str, path: str) -> None:
+    """Register a raising kernel for every overload of aten::<name>, so no alias reaches the real one.
+
+    Python attributes can be replaced, but torch._C._VariableFunctions is read-only and other
+    routes lead to the same dispatcher entry; a kernel registered there covers them all.
+    """
+    import warnings
+
+    import torch
+
+    packet = getattr(torch.ops.aten, name, None)
+    if packet is None:
+        return
+    if not _BLOCKING_LIBRARIES:
+        _BLOCKING_LIBRARIES.append(torch.library.Library("aten", "IMPL"))
+    library = _BLOCKING_LIBRARIES[0]
+
+    def blocked(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(FORBIDDEN_MESSAGE.format(path=path))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "overriding a previously registered kernel" is the point
+        for overload in packet.overloads():
+            qualified = name if overload == "default" else f"{name}.{overload}"
+            for key in DISPATCH_KEYS:
+                try:
+                    library.impl(qualified, blocked, key)
+                except (RuntimeError, ValueError):
+                    pass
+
+
 def block_forbidden(paths: list[str]) -> None:
     """Replace each dotted path (module.attr...) with a function that raises."""
     for path in paths:
+        if path.startswith("torch.ops.aten.") and path.count(".") == 3:
+            block_aten_op(path.rsplit(".", 1)[1], path)
         parts = path.split(".")
         owner: Any = None
         for i in range(len(parts) - 1, 0, -1):
