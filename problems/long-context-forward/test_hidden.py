@@ -18,6 +18,7 @@ from lcf_oracle import make_inputs, oracle_block_forward, oracle_rows
 from judge_harness import assert_close, expect_raises
 
 MiB = 2**20
+torch.set_num_threads(1)  # the checker's oracle, like the worker (driver.py): one intra-op thread
 
 
 def describe(x: torch.Tensor, weights: dict[str, torch.Tensor], n_heads: int, n_kv_heads: int, **kwargs) -> str:
@@ -184,8 +185,11 @@ LONG_T, LONG_C, LONG_F, LONG_H, LONG_HKV = 32768, 256, 2048, 4, 1
 
 
 def memory_budget_bytes(T: int, C: int) -> int:
-    """The statement's budget: 10 float32 (T, C) buffers plus 64 MiB for per-chunk temporaries."""
-    return 10 * T * C * 4 + 64 * MiB
+    """The statement's budget: 12 float32 (T, C) buffers plus 64 MiB for per-chunk temporaries.
+
+    About 4 of the 12 are the judge's own copies of x and of the output in transit.
+    """
+    return 12 * T * C * 4 + 64 * MiB
 
 
 def test_memory_at_32k_positions(candidate):
@@ -197,7 +201,8 @@ def test_memory_at_32k_positions(candidate):
     assert peak <= budget, (
         f"block_forward(x (T={T}, C={C}), F={F}, n_heads={H}, n_kv_heads={Hkv}, chunk_size=1024) "
         f"raised the worker's resident memory by {peak / MiB:.0f} MiB; the budget is {budget / MiB:.0f} MiB "
-        f"(10 float32 (T, C) buffers of {T * C * 4 / MiB:.0f} MiB plus 64 MiB). One (T, T) float32 score "
+        f"(12 float32 (T, C) buffers of {T * C * 4 / MiB:.0f} MiB plus 64 MiB, about 4 of them the judge's "
+        f"copies of x and of your output in transit). One (T, T) float32 score "
         f"matrix is {T * T * 4 / MiB:.0f} MiB and one (T, F) activation {T * F * 4 / MiB:.0f} MiB."
     )
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (T, C) or out.dtype != x.dtype:
