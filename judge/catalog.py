@@ -55,6 +55,7 @@ class Problem:
     estimated_minutes: int
     forbidden: tuple[str, ...]
     preload: tuple[str, ...]
+    threads: int
     limits: Limits
     tolerances: dict[str, tuple[float, float]]
     wrong_solutions: dict[str, Verdict]
@@ -110,6 +111,16 @@ def _string_list(data: dict[str, Any], key: str, path: Path, *, required: bool =
     if not all(isinstance(v, str) and v for v in value):
         raise ProblemError(path, key, f"expected a list of non-empty strings, got {value!r}")
     return tuple(value)
+
+
+def _threads(data: dict[str, Any], path: Path) -> int:
+    """Intra-op threads for the worker and the checker (default 1: runs side by side, steady timings)."""
+    if "threads" not in data:
+        return 1
+    value = _require(data, "threads", int, path, "a positive integer")
+    if value <= 0:
+        raise ProblemError(path, "threads", f"expected a positive integer, got {value}")
+    return value
 
 
 def load_problem(folder: Path) -> Problem:
@@ -188,6 +199,7 @@ def load_problem(folder: Path) -> Problem:
         estimated_minutes=estimated,
         forbidden=_string_list(data, "forbidden", toml_path, required=False),
         preload=_string_list(data, "preload", toml_path, required=False) if "preload" in data else ("torch",),
+        threads=_threads(data, toml_path),
         limits=limits,
         tolerances=tolerances,
         wrong_solutions=wrong,

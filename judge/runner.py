@@ -61,6 +61,7 @@ def checker_spec(
         "dataclasses": list(problem.dataclasses),
         "forbidden": list(problem.forbidden),
         "preload": list(problem.preload),
+        "threads": problem.threads,
         "driver": driver,
         "memory_bytes": problem.limits.memory_mb * 2**20,
         "test_timeout_s": problem.limits.test_timeout_s,

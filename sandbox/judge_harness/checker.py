@@ -48,7 +48,14 @@ def run(spec: dict[str, Any]) -> RunResult:
         "preload": spec.get("preload", ["torch"]),
     }
     memory_bytes = int(spec["memory_bytes"])
-    worker_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": spec["worker_cwd"], "TMPDIR": spec["worker_cwd"]}
+    threads = str(int(spec.get("threads", 1)))
+    worker_env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": spec["worker_cwd"],
+        "TMPDIR": spec["worker_cwd"],
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+    }
     worker_env.update(spec.get("worker_env", {}))
     confinement = {
         "memory_bytes": memory_bytes,
@@ -154,6 +161,9 @@ def main() -> None:
     spec = json.loads(sys.stdin.read())
     sys.stdin.close()
     key = bytes.fromhex(spec.pop("key"))
+    # Before torch is imported here (the tests import it): the checker computes oracles with
+    # as many threads as the worker gets, so runs side by side do not oversubscribe the cores.
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(int(spec.get("threads", 1)))
     started = time.monotonic()
     try:
         result = run(spec)
