@@ -185,13 +185,12 @@ def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> No
     done = [0]
 
     def progress(check: Any) -> None:
-        done[0] += 1
-        if not as_json:
-            mark = click.style("ok", fg="green") if check.ok else click.style("FAIL", fg="red", bold=True)
-            click.echo(
-                f"[{done[0]}/{total}] {mark} {check.problem} {check.label}: {check.actual} ({check.wall_s:.1f}s)",
-                err=True,
-            )
+        done[0] += 1  # on stderr, so --json output stays one document
+        mark = click.style("ok", fg="green") if check.ok else click.style("FAIL", fg="red", bold=True)
+        click.echo(
+            f"[{done[0]}/{total}] {mark} {check.problem} {check.label}: {check.actual} ({check.wall_s:.1f}s)",
+            err=True,
+        )
 
     try:
         checks = run_verify(problems, chosen, jobs=jobs, progress=progress)
