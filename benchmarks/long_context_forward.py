@@ -53,16 +53,16 @@ REFERENCE = load_reference()
 def full_sequence_qkv(x: Tensor, w: dict[str, Tensor], eps: float) -> tuple[Tensor, Tensor, Tensor]:
     """Rotated q (H, T, D), k and v (Hkv, T, D) for the whole sequence at once."""
     T = x.shape[0]
-    xn = REFERENCE.rms_norm(x, w["attn_norm"], eps)
-    cos, sin = REFERENCE.rope_cos_sin(0, T, D, 10000.0, x.dtype)
-    q = REFERENCE.apply_rope((xn @ w["wq"]).view(T, H, D).transpose(0, 1), cos, sin)
-    k = REFERENCE.apply_rope((xn @ w["wk"]).view(T, Hkv, D).transpose(0, 1), cos, sin)
+    xn = REFERENCE._rms_norm(x, w["attn_norm"], eps)
+    cos, sin = REFERENCE._rope_cos_sin(0, T, D, 10000.0, x.dtype)
+    q = REFERENCE._apply_rope((xn @ w["wq"]).view(T, H, D).transpose(0, 1), cos, sin)
+    k = REFERENCE._apply_rope((xn @ w["wk"]).view(T, Hkv, D).transpose(0, 1), cos, sin)
     v = (xn @ w["wv"]).view(T, Hkv, D).transpose(0, 1)
     return q, k, v
 
 
 def full_sequence_mlp(h: Tensor, w: dict[str, Tensor], eps: float) -> Tensor:
-    hn = REFERENCE.rms_norm(h, w["mlp_norm"], eps)
+    hn = REFERENCE._rms_norm(h, w["mlp_norm"], eps)
     return h + (F.silu(hn @ w["w_gate"]) * (hn @ w["w_up"])) @ w["w_down"]
 
 

@@ -36,12 +36,12 @@ WEIGHT_NAMES = (
 )
 
 
-def rms_norm(x: Tensor, weight: Tensor, eps: float) -> Tensor:
+def _rms_norm(x: Tensor, weight: Tensor, eps: float) -> Tensor:
     """RMSNorm over the last dim: ``x * rsqrt(mean(x^2) + eps) * weight``."""
     return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) * weight
 
 
-def rope_cos_sin(start: int, end: int, head_dim: int, rope_base: float, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+def _rope_cos_sin(start: int, end: int, head_dim: int, rope_base: float, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
     """cos and sin of the RoPE angles ``p * theta_i`` for positions start..end-1, each (Tc, D).
 
     The angles are computed in float64: in float32, ``p * theta_0`` at p = 32767 is off by
@@ -55,20 +55,20 @@ def rope_cos_sin(start: int, end: int, head_dim: int, rope_base: float, dtype: t
     return angles.cos().to(dtype), angles.sin().to(dtype)
 
 
-def apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+def _apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     """Rotate pairs (x_i, x_{i+D/2}) of x (..., Tc, D) by the angles behind cos, sin (Tc, D)."""
     x1, x2 = x.chunk(2, dim=-1)
     rotated = torch.cat([-x2, x1], dim=-1)
     return x * cos + rotated * sin
 
 
-def swiglu_mlp(x: Tensor, w_gate: Tensor, w_up: Tensor, w_down: Tensor) -> Tensor:
+def _swiglu_mlp(x: Tensor, w_gate: Tensor, w_up: Tensor, w_down: Tensor) -> Tensor:
     """``(silu(x @ w_gate) * (x @ w_up)) @ w_down`` for x (Tc, C), with one (Tc, F) buffer reused."""
     gate = F.silu(x @ w_gate, inplace=True)  # (Tc, F)
     return gate.mul_(x @ w_up) @ w_down
 
 
-def project_keys_values(
+def _project_keys_values(
     x: Tensor,
     weights: dict[str, Tensor],
     *,
@@ -84,16 +84,16 @@ def project_keys_values(
     v_cache = x.new_empty(n_kv_heads, T, head_dim)
     for start in range(0, T, chunk_size):
         end = min(start + chunk_size, T)
-        xn = rms_norm(x[start:end], weights["attn_norm"], eps)  # (Tc, C)
+        xn = _rms_norm(x[start:end], weights["attn_norm"], eps)  # (Tc, C)
         k = (xn @ weights["wk"]).view(end - start, n_kv_heads, head_dim).transpose(0, 1)
         v = (xn @ weights["wv"]).view(end - start, n_kv_heads, head_dim).transpose(0, 1)
-        cos, sin = rope_cos_sin(start, end, head_dim, rope_base, x.dtype)
-        k_cache[:, start:end] = apply_rope(k, cos, sin)  # (Hkv, Tc, D)
+        cos, sin = _rope_cos_sin(start, end, head_dim, rope_base, x.dtype)
+        k_cache[:, start:end] = _apply_rope(k, cos, sin)  # (Hkv, Tc, D)
         v_cache[:, start:end] = v  # (Hkv, Tc, D)
     return k_cache, v_cache
 
 
-def causal_attention_chunk(
+def _causal_attention_chunk(
     q: Tensor, k_cache: Tensor, v_cache: Tensor, q_start: int, chunk_size: int, workspace: Tensor
 ) -> Tensor:
     """Causal attention of queries q (Hkv, G, Tc, D) at positions q_start.. over the cache.
@@ -126,7 +126,7 @@ def causal_attention_chunk(
     return (acc / l).view(Hkv, G, Tc, D)
 
 
-def check_inputs(
+def _check_inputs(
     x: Tensor,
     weights: dict[str, Tensor],
     n_heads: int,
@@ -183,7 +183,7 @@ def block_forward(
 
     Half-precision inputs are computed in float32 and the result is cast back to x.dtype.
     """
-    check_inputs(x, weights, n_heads, n_kv_heads, chunk_size)
+    _check_inputs(x, weights, n_heads, n_kv_heads, chunk_size)
     T, C = x.shape
     D = C // n_heads
     G = n_heads // n_kv_heads  # query heads per key/value head
@@ -191,7 +191,7 @@ def block_forward(
     w = {name: weights[name].to(compute_dtype) for name in WEIGHT_NAMES}
     x32 = x.to(compute_dtype)  # no copy unless x is half precision
 
-    k_cache, v_cache = project_keys_values(
+    k_cache, v_cache = _project_keys_values(
         x32,
         w,
         n_kv_heads=n_kv_heads,
@@ -206,13 +206,13 @@ def block_forward(
     for start in range(0, T, chunk_size):
         end = min(start + chunk_size, T)
         x_chunk = x32[start:end]  # (Tc, C)
-        xn = rms_norm(x_chunk, w["attn_norm"], eps)
+        xn = _rms_norm(x_chunk, w["attn_norm"], eps)
         # head h uses key/value head h // G, so heads are grouped as (Hkv, G)
         q = (xn @ w["wq"]).view(end - start, n_kv_heads, G, D).permute(1, 2, 0, 3)  # (Hkv, G, Tc, D)
-        cos, sin = rope_cos_sin(start, end, D, rope_base, compute_dtype)
-        y = causal_attention_chunk(apply_rope(q, cos, sin), k_cache, v_cache, start, chunk_size, workspace)
+        cos, sin = _rope_cos_sin(start, end, D, rope_base, compute_dtype)
+        y = _causal_attention_chunk(_apply_rope(q, cos, sin), k_cache, v_cache, start, chunk_size, workspace)
         y = y.permute(2, 0, 1, 3).reshape(end - start, n_heads * D)  # (Tc, H*D)
         h = x_chunk + y @ w["wo"]  # (Tc, C)
-        hn = rms_norm(h, w["mlp_norm"], eps)
-        out[start:end] = h + swiglu_mlp(hn, w["w_gate"], w["w_up"], w["w_down"])
+        hn = _rms_norm(h, w["mlp_norm"], eps)
+        out[start:end] = h + _swiglu_mlp(hn, w["w_gate"], w["w_up"], w["w_down"])
     return out
