@@ -59,7 +59,7 @@ def block_configs(draw):
     return T, D, F, n_kv_heads * group, n_kv_heads, chunk_size, rope_base, eps, dtype, seed
 
 
-@settings(max_examples=30)
+@settings(max_examples=60)
 @given(case=block_configs())
 def test_random_configs_match_oracle(candidate, case):
     T, D, F, H, Hkv, chunk_size, rope_base, eps, dtype, seed = case
