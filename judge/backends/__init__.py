@@ -1,7 +1,7 @@
 """Execution backends: `local` (subprocesses on the host) and `docker` (the sandbox).
 
 A backend has a `name` and `execute(job) -> Execution`; `select(name)` resolves
-`auto` to docker when an engine answers, else local with a warning.
+`auto` to docker when an engine answers with the sandbox image built, else local with a warning.
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ def select(name: str, warn: Callable[[str], None] = lambda message: None) -> Any
             return LocalBackend()
         if name == "docker":
             return DockerBackend.connect()
-        backend = DockerBackend.try_connect()
+        try:
+            backend = DockerBackend.try_connect()
+        except BackendError as exc:  # an engine, but no usable sandbox (image not built yet)
+            warn(f"warning: {exc}; using the local backend meanwhile, which is not a security boundary")
+            return LocalBackend()
         if backend is None:
             warn(LOCAL_WARNING)
             return LocalBackend()
