@@ -3,6 +3,7 @@
     python benchmarks/long_context_forward.py                  # T in {8192, 32768}
     python benchmarks/long_context_forward.py --long           # adds T = 131072 (minutes on CPU)
     python benchmarks/long_context_forward.py --device cuda --dtype bfloat16 --long
+    python benchmarks/long_context_forward.py --threads 0      # torch's default thread count
 
 Rows per T, all with C=256, H=4, Hkv=1 (GQA 4), D=64, F=2048 (the judge's memory case):
   naive      the textbook block: (H, T, T) scores, mask, softmax, then the MLP over all T
@@ -16,6 +17,10 @@ Each measurement runs in a fresh Python process, so one row's freed memory canno
 row's peak. Columns: seconds for one call, peak memory growth during the call (CPU: Linux VmHWM
 reset through /proc/self/clear_refs; CUDA: torch.cuda.max_memory_allocated), and both relative to
 the chunked reference. Rows whose estimated peak is over --max-gib are skipped with the estimate.
+
+CPU runs default to one intra-op thread, as the judge's worker does (problems/long-context-forward/
+driver.py): on a shared 2-core machine the chunked block's many small ops each pay an OpenMP
+hand-off, and 2 threads measured 3x slower than 1 at T = 32768 (the fused SDPA kernel does not care).
 """
 
 from __future__ import annotations
@@ -160,7 +165,7 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help="add T = 131072")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
-    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--max-gib", type=float, default=6.0, help="skip rows estimated to need more")
     parser.add_argument("--child", nargs=2, metavar=("IMPL", "T"), help=argparse.SUPPRESS)
     args = parser.parse_args()
