@@ -27,7 +27,7 @@ from judge.cli_common import (
 from judge.history_cli import history_command, stats
 from judge.practice_cli import add_watch_option, pause, practice, record_submit, resume, start, status
 from judge.present import colour, table
-from judge.sandbox_cli import sandbox
+from judge.sandbox_cli import add_gpus_option, sandbox
 from judge.takehome_cli import takehome
 from judge_harness.schema import Verdict
 
@@ -232,6 +232,7 @@ def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> No
 for command in (start, status, pause, resume, practice, history_command, stats, takehome):
     cli.add_command(command)
 add_watch_option(test)
+add_gpus_option(test, submit, verify)
 
 
 cli.add_command(sandbox)
