@@ -121,7 +121,8 @@ def test_test_and_submit_exit_codes(runner: CliRunner) -> None:
 def test_verify_fixture_problem(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["verify", "toy-add", "--backend", "local", "--json", "--jobs", "2"])
     assert result.exit_code == 0, result.output
-    document = json.loads(result.output)
+    document = json.loads(result.stdout)  # progress lines go to stderr
+    assert "[4/4]" in result.stderr
     assert document["ok"] is True
     labels = {c["label"]: c["actual"] for c in document["checks"]}
     assert labels["reference (hidden)"] == "Accepted"
