@@ -5,7 +5,6 @@ compared name by name, the metadata is checked against the files, and the hidden
 is checked to still have the properties the hybrid-retrieval tests rely on.
 """
 
-import importlib.util
 import inspect
 import math
 import random
@@ -17,26 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from .problem_support import VERDICTS, load
+
 REPO = Path(__file__).resolve().parents[1]
 PROBLEM = REPO / "problems" / "rag-pipeline"
-VERDICTS = {
-    "Accepted",
-    "Wrong Answer",
-    "Time Limit Exceeded",
-    "Memory Limit Exceeded",
-    "Runtime Error",
-    "Compilation Error",
-    "Output Limit Exceeded",
-    "Internal Error",
-}
-
-
-def load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve string annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 reference = load(REPO / "solutions_ref" / "rag_pipeline.py", "rag_reference")

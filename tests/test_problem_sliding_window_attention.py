@@ -16,25 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from .problem_support import VERDICTS, load
+
 REPO = Path(__file__).resolve().parents[1]
 PROBLEM = REPO / "problems" / "sliding-window-attention"
-VERDICTS = {
-    "Accepted",
-    "Wrong Answer",
-    "Time Limit Exceeded",
-    "Memory Limit Exceeded",
-    "Runtime Error",
-    "Compilation Error",
-    "Output Limit Exceeded",
-    "Internal Error",
-}
-
-
-def load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 reference = load(REPO / "solutions_ref" / "sliding_window_attention.py", "swa_reference")
