@@ -71,6 +71,21 @@ def db_path() -> Path:
     return data_dir() / DB_NAME
 
 
+def enable_wal(connection: sqlite3.Connection) -> None:
+    """Switch a new database to WAL. The switch needs an exclusive lock and SQLite may refuse it
+    at once, without its busy handler, while another process creates the same file: retry."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 @contextmanager
 def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
     """An autocommit connection with WAL, a busy timeout and the schema in place; closed on exit."""
@@ -80,7 +95,7 @@ def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
     try:
         connection.row_factory = sqlite3.Row
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        connection.execute("PRAGMA journal_mode = WAL")
+        enable_wal(connection)
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA foreign_keys = ON")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
