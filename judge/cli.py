@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,16 @@ from judge.present import colour, table
 from judge.sandbox_cli import add_gpus_option, sandbox
 from judge.takehome_cli import takehome
 from judge_harness.schema import Verdict
+
+
+def judging_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """SLUG FILE (optional inside a workspace), --verbose, --json and --backend: test and submit take the same."""
+    function = common_options(function)
+    function = click.option("-v", "--verbose", is_flag=True, help="Show what the submission printed in failing tests.")(
+        function
+    )
+    function = click.argument("file", type=click.Path(path_type=Path), required=False)(function)
+    return click.argument("slug", required=False)(function)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -127,10 +138,7 @@ def show(slug: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("slug", required=False)
-@click.argument("file", type=click.Path(path_type=Path), required=False)
-@click.option("-v", "--verbose", is_flag=True, help="Show what the submission printed in failing tests.")
-@common_options
+@judging_options
 def test(slug: str | None, file: Path | None, as_json: bool, backend: str, verbose: bool) -> None:
     """Run the public tests (LeetCode's "Run").
 
@@ -144,10 +152,7 @@ def test(slug: str | None, file: Path | None, as_json: bool, backend: str, verbo
 
 
 @cli.command()
-@click.argument("slug", required=False)
-@click.argument("file", type=click.Path(path_type=Path), required=False)
-@click.option("-v", "--verbose", is_flag=True, help="Show what the submission printed in failing tests.")
-@common_options
+@judging_options
 def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, verbose: bool) -> None:
     """Judge a submission on the hidden tests (LeetCode's "Submit").
 
