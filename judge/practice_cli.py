@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import random
 import sqlite3
 import sys
@@ -236,7 +237,7 @@ def add_watch_option(command: click.Command) -> None:
             ["--watch", "-w"], is_flag=True, help="Rerun whenever the file is saved (polls its mtime); Ctrl-C stops."
         )
     )
-    command.help = (command.help or "") + "\n\n\b\nWatch mode:\n  judge test --watch"
+    command.help = inspect.cleandoc(command.help or "") + "\n\n\b\nWatch mode:\n  judge test --watch"
     original: Callable[..., Any] = command.callback  # type: ignore[assignment]
 
     @functools.wraps(original)
