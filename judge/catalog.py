@@ -16,11 +16,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from judge.paths import PROBLEMS_DIR, SOLUTIONS_DIR
 from judge_harness.schema import Verdict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PROBLEMS_DIR = REPO_ROOT / "problems"
-SOLUTIONS_DIR = REPO_ROOT / "solutions_ref"
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DIFFICULTIES = ("easy", "medium", "hard")
 REQUIRED_FILES = ("statement.md", "stub.py", "test_public.py", "test_hidden.py")

@@ -253,7 +253,7 @@ def test_history_and_stats_commands(env: Path) -> None:
 
 
 def test_an_unwritable_history_warns_but_keeps_the_verdict(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from judge import cli_common as core
+    from judge.cli import common as core
 
     (env / "home").write_text("a file where the data folder should be")
     solution = env / "mine.py"

@@ -24,7 +24,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from judge import runner, sandbox_image
+from judge import runner
 from judge.backends import BackendError
 from judge.backends import docker as docker_backend_module
 from judge.backends.docker import (
@@ -38,10 +38,11 @@ from judge.backends.docker import (
     owner_label,
     run_archive,
 )
+from judge.backends.docker import image as sandbox_image
 from judge.catalog import load_problem
 from judge.cli import cli
+from judge.cli.sandbox import add_gpus_option
 from judge.runner import Job
-from judge.sandbox_cli import add_gpus_option
 from judge.staging import read_submission
 from judge_harness.schema import Verdict
 from tests.sandbox_support import PROBE_PROBLEM, docker_backend, own_containers, probe_problem  # noqa: F401 - fixtures
@@ -360,7 +361,7 @@ def test_a_box_killed_for_memory_reports_oom(docker_backend) -> None:  # noqa: F
 
 @pytest.mark.docker
 def test_doctor_passes_on_a_ready_machine(docker_backend) -> None:  # noqa: F811
-    from judge.sandbox_doctor import diagnose
+    from judge.backends.docker.doctor import diagnose
 
     failed = [f for f in diagnose() if f.required and not f.ok]
     assert not failed, failed

@@ -18,11 +18,12 @@ import tempfile
 import threading
 from pathlib import Path
 
-from judge.catalog import REPO_ROOT, SOLUTIONS_DIR, Problem, problem_roots
+from judge.catalog import Problem, problem_roots
+from judge.paths import SANDBOX_DIR, SOLUTIONS_DIR, TESTS_DIR
 from judge.runner import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
 from judge.staging import stage
 
-HARNESS_ROOT = Path(__file__).resolve().parents[2] / "sandbox"
+HARNESS_ROOT = SANDBOX_DIR
 WALL_SLACK_S = 15.0  # checker start-up and worker imports on top of the suite's wall limit
 STDERR_TAIL = 8192
 
@@ -30,7 +31,7 @@ STDERR_TAIL = 8192
 def hidden_paths(problem: Problem) -> list[Path]:
     """What the worker must not see: problem folders (hidden tests, wrong solutions), references, our tests."""
     roots = [root.absolute() for root in problem_roots()]
-    return [*roots, problem.path.parent, problem.reference.parent, SOLUTIONS_DIR, REPO_ROOT / "tests"]
+    return [*roots, problem.path.parent, problem.reference.parent, SOLUTIONS_DIR, TESTS_DIR]
 
 
 class _Reader(threading.Thread):

@@ -19,9 +19,9 @@ from typing import Any
 
 import click
 
-from judge import cli_common as core
 from judge import history, workspace
 from judge.catalog import DIFFICULTIES, Problem
+from judge.cli import common as core
 from judge_harness.schema import RunResult, Verdict
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")

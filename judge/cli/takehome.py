@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from judge import cli_common as core
 from judge import grading, report, scan
 from judge import takehome as library
 from judge.backends import BackendError
-from judge.present import table
+from judge.cli import common as core
+from judge.cli.present import table
 from judge_harness.schema import Verdict
 
 

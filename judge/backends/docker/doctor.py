@@ -14,7 +14,7 @@ import json
 import time
 from typing import Any
 
-from judge.sandbox_image import SandboxError, engine, image_tag
+from judge.backends.docker.image import SandboxError, engine, image_tag
 
 CHECKER_CAPS_HEX = f"{sum(1 << n for n in (1, 5, 6, 7)):016x}"  # DAC_OVERRIDE, KILL, SETGID, SETUID
 NO_CAPS = "0000000000000000"

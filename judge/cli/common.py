@@ -1,6 +1,6 @@
 """What every `judge` command shares: errors and exit codes, --json/--backend, lookups, judging.
 
-Command modules (cli.py, practice_cli.py, history_cli.py, takehome_cli.py) import this one;
+Command modules (judging in __init__, practice, history, takehome) import this one;
 it imports none of them.
 """
 
@@ -17,7 +17,7 @@ import click
 from judge import runner
 from judge.backends import BACKENDS, BackendError, select
 from judge.catalog import Catalog, Problem, load_catalog
-from judge.present import colour, render_result
+from judge.cli.present import colour, render_result
 from judge.staging import SubmissionError
 from judge_harness.schema import RunResult, Verdict
 

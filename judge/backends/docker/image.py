@@ -26,12 +26,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SANDBOX_DIR = REPO_ROOT / "sandbox"
+from judge.paths import HARNESS_DIR, SANDBOX_DIR
+
 DOCKERFILE = SANDBOX_DIR / "Dockerfile"
 REQUIREMENTS = SANDBOX_DIR / "requirements.txt"
 ENTRYPOINT = SANDBOX_DIR / "entrypoint.py"
-HARNESS_DIR = SANDBOX_DIR / "judge_harness"
 
 IMAGE_REPOSITORY = "judge-sandbox"
 BASE_REPOSITORY = "judge-sandbox-base"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from judge import cli_common as core
 from judge import history, workspace
-from judge.present import table
+from judge.cli import common as core
+from judge.cli.present import table
 from judge_harness.schema import Verdict
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from judge.backends import BackendError
+from judge.backends.docker.image import SandboxError, engine, image_tag
 from judge.runner import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
-from judge.sandbox_image import SandboxError, engine, image_tag
 
 CHECKER_UID = 10001  # kept in step with sandbox/Dockerfile
 WORKER_UID = 10002

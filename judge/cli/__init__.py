@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from judge import __version__
-from judge import cli_common as common
 from judge.backends import BackendError
 from judge.catalog import DIFFICULTIES
-from judge.cli_common import (
+from judge.cli import common
+from judge.cli.common import (
     EXIT_OK,
     EXIT_REJECTED,
     JudgeError,
@@ -25,11 +25,11 @@ from judge.cli_common import (
     get_problem,
     resolve_target,
 )
-from judge.history_cli import history_command, stats
-from judge.practice_cli import add_watch_option, pause, practice, record_submit, resume, start, status
-from judge.present import colour, table
-from judge.sandbox_cli import add_gpus_option, sandbox
-from judge.takehome_cli import takehome
+from judge.cli.history import history_command, stats
+from judge.cli.practice import add_watch_option, pause, practice, record_submit, resume, start, status
+from judge.cli.present import colour, table
+from judge.cli.sandbox import add_gpus_option, sandbox
+from judge.cli.takehome import takehome
 from judge_harness.schema import Verdict
 
 

@@ -1,5 +1,5 @@
-"""`judge sandbox ...`: build the sandbox image and check the machine. The work is in judge.sandbox_image
-and judge.sandbox_doctor; this module parses and presents."""
+"""`judge sandbox ...`: build the sandbox image and check the machine. The work is in judge.backends.docker.image
+and judge.backends.docker.doctor; this module parses and presents."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import click
 
 from judge.backends.docker import GPU_ENV
-from judge.sandbox_image import SandboxError
+from judge.backends.docker.image import SandboxError
 
 
 def add_gpus_option(*commands: click.Command) -> None:
@@ -67,7 +67,7 @@ def build(no_registry: bool, as_json: bool) -> None:
       judge sandbox build
       sudo judge sandbox build --no-registry
     """
-    from judge.sandbox_image import build as build_image
+    from judge.backends.docker.image import build as build_image
 
     try:
         report = build_image(registry=not no_registry, log=lambda line: click.echo(line, err=True))
@@ -101,7 +101,7 @@ def doctor(as_json: bool) -> None:
     Example:
       judge sandbox doctor
     """
-    from judge.sandbox_doctor import diagnose
+    from judge.backends.docker.doctor import diagnose
 
     findings = diagnose()
     failed = [f for f in findings if f.required and not f.ok]
