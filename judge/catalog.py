@@ -16,6 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from judge import wrong as wrong_module
 from judge.paths import PROBLEMS_DIR, SOLUTIONS_DIR
 from judge_harness.schema import Verdict
 
@@ -81,13 +82,24 @@ class Problem:
         local = self.path / "reference.py"
         return local if local.exists() else SOLUTIONS_DIR / f"{self.module_name}.py"
 
+    def wrong_solution(self, name: str) -> wrong_module.WrongSolution:
+        """One known-wrong solution by file name; `.source(self.reference)` gives its code."""
+        path = self.path / "wrong" / name
+        if name not in self.wrong_solutions:
+            raise LookupError(f"{self.slug} has no wrong solution {name!r}; known: {', '.join(sorted(self.wrong_solutions))}")
+        if path.suffix == ".py" and "verdict" not in wrong_module.parse_header(path):
+            return wrong_module.WrongSolution(name, path, self.wrong_solutions[name], "(legacy file)", {})
+        return wrong_module.load(path)
+
     def test_file(self, suite: str) -> Path:
         return self.path / f"test_{suite}.py"
 
     def content_hash(self) -> str:
         digest = hashlib.sha256()
         for file in sorted(self.path.rglob("*")):
-            if file.is_file() and "__pycache__" not in file.parts:
+            relative = file.relative_to(self.path)
+            # wrong/ is authoring material: a new wrong solution does not change what candidates get
+            if file.is_file() and "__pycache__" not in file.parts and relative.parts[0] != "wrong":
                 digest.update(file.relative_to(self.path).as_posix().encode() + b"\0")
                 digest.update(file.read_bytes() + b"\0")
         return "sha256:" + digest.hexdigest()
@@ -119,6 +131,39 @@ def _threads(data: dict[str, Any], path: Path) -> int:
     if value <= 0:
         raise ProblemError(path, "threads", f"expected a positive integer, got {value}")
     return value
+
+
+def _wrong_solutions(folder: Path, data: dict[str, Any], toml_path: Path) -> dict[str, Verdict]:
+    """wrong/*.patch and wrong/*.py -> the verdict each must get, read from the file's own header.
+
+    Legacy: a `.py` without a header may still take its verdict from problem.toml's
+    [wrong_solutions] table while the bank is converted to patches.
+    """
+    legacy = data.get("wrong_solutions", {})
+    found: dict[str, Verdict] = {}
+    for name in legacy:
+        if not (folder / "wrong" / name).is_file():
+            raise ProblemError(toml_path, f"wrong_solutions.{name}", f"no file wrong/{name}")
+    directory = folder / "wrong"
+    for path in sorted(directory.iterdir()) if directory.is_dir() else []:
+        if path.suffix not in wrong_module.SUFFIXES or not path.is_file():
+            continue
+        if path.suffix == ".py" and path.name in legacy and "verdict" not in wrong_module.parse_header(path):
+            field = f"wrong_solutions.{path.name}"
+            try:
+                found[path.name] = Verdict(legacy[path.name])
+            except ValueError:
+                raise ProblemError(
+                    toml_path, field, f"unknown verdict {legacy[path.name]!r}; expected one of {[v.value for v in Verdict]}"
+                ) from None
+            if found[path.name] is Verdict.ACCEPTED:
+                raise ProblemError(toml_path, field, "a wrong solution cannot expect Accepted")
+            continue
+        try:
+            found[path.name] = wrong_module.load(path).verdict
+        except wrong_module.WrongSolutionError as exc:
+            raise ProblemError(path, "header", str(exc).split(": ", 2)[-1]) from None
+    return found
 
 
 def load_problem(folder: Path) -> Problem:
@@ -168,23 +213,7 @@ def load_problem(folder: Path) -> Problem:
             raise ProblemError(toml_path, field, f"expected non-negative numbers, got {tol!r}")
         tolerances[dtype] = (float(tol["atol"]), float(tol["rtol"]))
 
-    wrong = {}
-    for name, verdict in data.get("wrong_solutions", {}).items():
-        field = f"wrong_solutions.{name}"
-        if not (folder / "wrong" / name).is_file():
-            raise ProblemError(toml_path, field, f"no file wrong/{name}")
-        try:
-            wrong[name] = Verdict(verdict)
-        except ValueError:
-            raise ProblemError(
-                toml_path, field, f"unknown verdict {verdict!r}; expected one of {[v.value for v in Verdict]}"
-            ) from None
-        if wrong[name] is Verdict.ACCEPTED:
-            raise ProblemError(toml_path, field, "a wrong solution cannot expect Accepted")
-    if (folder / "wrong").is_dir():
-        for file in sorted((folder / "wrong").glob("*.py")):
-            if file.name not in wrong:
-                raise ProblemError(toml_path, "wrong_solutions", f"wrong/{file.name} has no expected verdict")
+    wrong = _wrong_solutions(folder, data, toml_path)
 
     return Problem(
         slug=slug,

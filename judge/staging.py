@@ -77,6 +77,17 @@ def read_submission(path: Path) -> Submission:
     return Submission(source=source, path=path, sha256=hashlib.sha256(data).hexdigest(), syntax_error=syntax_error)
 
 
+def submission_from_source(source: str, path: Path) -> Submission:
+    """A submission that exists only in memory (a wrong solution's patched reference); `path` labels it."""
+    syntax_error = None
+    try:
+        ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        syntax_error = f"line {exc.lineno}: {exc.msg}"
+    data = source.encode("utf-8")
+    return Submission(source=source, path=path, sha256=hashlib.sha256(data).hexdigest(), syntax_error=syntax_error)
+
+
 def stage(submission: Submission, directory: Path, module_name: str) -> Path:
     """Write the submission as <directory>/<module_name>.py, readable by anyone, writable by no one."""
     directory.mkdir(parents=True, exist_ok=True)

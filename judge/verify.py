@@ -16,6 +16,8 @@ from typing import Any
 
 from judge import runner
 from judge.catalog import Problem
+from judge.staging import Submission, submission_from_source
+from judge.wrong import WrongSolutionError
 from judge_harness.schema import RunResult, Verdict
 
 
@@ -76,20 +78,29 @@ def check_interface(problem: Problem) -> Check:
     return check
 
 
-def plan(problem: Problem) -> list[tuple[Check, Path, str]]:
-    """(check, file to judge, suite) for every judged check of `problem`."""
+def plan(problem: Problem) -> list[tuple[Check, Path | Submission, str]]:
+    """(check, what to judge, suite) for every judged check of `problem`; wrong solutions patched in memory."""
     jobs = [
         (Check(problem.slug, "reference (public)", Verdict.ACCEPTED.value), problem.reference, "public"),
         (Check(problem.slug, "reference (hidden)", Verdict.ACCEPTED.value), problem.reference, "hidden"),
         (Check(problem.slug, "stub (hidden)", "rejected"), problem.stub, "hidden"),
     ]
     for name, verdict in sorted(problem.wrong_solutions.items()):
-        jobs.append((Check(problem.slug, f"wrong/{name}", verdict.value), problem.path / "wrong" / name, "hidden"))
+        check = Check(problem.slug, f"wrong/{name}", verdict.value)
+        wrong = problem.wrong_solution(name)
+        try:
+            submission: Path | Submission = submission_from_source(wrong.source(problem.reference), wrong.path)
+        except WrongSolutionError as exc:
+            check.actual, check.detail = "patch does not apply", str(exc)
+            submission = wrong.path  # not judged: _judge sees the failed check
+        jobs.append((check, submission, "hidden"))
     return jobs
 
 
-def _judge(check: Check, problem: Problem, path: Path, suite: str, backend: Any) -> Check:
-    if not path.exists():
+def _judge(check: Check, problem: Problem, path: Path | Submission, suite: str, backend: Any) -> Check:
+    if check.actual:  # decided before judging (a patch that does not apply)
+        return check
+    if isinstance(path, Path) and not path.exists():
         check.actual, check.detail = "missing", f"{path} does not exist"
         return check
     result: RunResult = runner.run(problem, path, suite, backend)
