@@ -1,46 +1,17 @@
-"""The `judge` command line. It parses and presents; the work happens in library modules."""
+"""The `judge` command line: the group and its commands. Each family lives in its own module
+(judging, practice, history, sandbox, takehome); they parse and present, the work happens in
+library modules outside this package."""
 
 from __future__ import annotations
-
-import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import click
 
 from judge import __version__
-from judge.backends import BackendError
-from judge.catalog import DIFFICULTIES
-from judge.cli import common
-from judge.cli.common import (
-    EXIT_OK,
-    EXIT_REJECTED,
-    JudgeError,
-    common_options,
-    emit_json,
-    exit_code_for,
-    get_backend,
-    get_catalog,
-    get_problem,
-    resolve_target,
-)
 from judge.cli.history import history_command, stats
-from judge.cli.practice import add_watch_option, pause, practice, record_submit, resume, start, status
-from judge.cli.present import colour, table
+from judge.cli.judging import list_command, show, submit, test, verify
+from judge.cli.practice import add_watch_option, pause, practice, resume, start, status
 from judge.cli.sandbox import add_gpus_option, sandbox
 from judge.cli.takehome import takehome
-from judge_harness.schema import Verdict
-
-
-def judging_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """SLUG FILE (optional inside a workspace), --verbose, --json and --backend: test and submit take the same."""
-    function = common_options(function)
-    function = click.option("-v", "--verbose", is_flag=True, help="Show what the submission printed in failing tests.")(
-        function
-    )
-    function = click.argument("file", type=click.Path(path_type=Path), required=False)(function)
-    return click.argument("slug", required=False)(function)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,193 +29,13 @@ def cli() -> None:
     """
 
 
-@cli.command("list")
-@click.option("--difficulty", type=click.Choice(DIFFICULTIES), help="Only problems of this difficulty.")
-@click.option("--tag", help="Only problems with this tag.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
-def list_command(difficulty: str | None, tag: str | None, as_json: bool) -> None:
-    """List the problems.
 
-    \b
-    Example:
-      judge list --difficulty hard --tag attention
-    """
-    catalog = get_catalog()
-    problems = [
-        p
-        for p in catalog.problems.values()
-        if (difficulty is None or p.difficulty == difficulty) and (tag is None or tag in p.tags)
-    ]
-    if as_json:
-        emit_json(
-            {
-                "problems": [
-                    {
-                        "slug": p.slug,
-                        "title": p.title,
-                        "difficulty": p.difficulty,
-                        "tags": list(p.tags),
-                        "estimated_minutes": p.estimated_minutes,
-                    }
-                    for p in problems
-                ],
-                "errors": [str(e) for e in catalog.errors],
-            }
-        )
-        return
-    rows = [[p.slug, p.difficulty, f"{p.estimated_minutes} min", ", ".join(p.tags), p.title] for p in problems]
-    click.echo(table(rows, ["slug", "difficulty", "time", "tags", "title"]) if rows else "no problems match")
-    for error in catalog.errors:
-        click.echo(f"broken problem: {error}", err=True)
-
-
-@cli.command()
-@click.argument("slug")
-@click.option("--json", "as_json", is_flag=True, help="Print the metadata and statement as JSON.")
-def show(slug: str, as_json: bool) -> None:
-    """Show a problem's statement.
-
-    \b
-    Example:
-      judge show react-agent
-    """
-    problem = get_problem(slug)
-    if as_json:
-        emit_json(
-            {
-                "slug": problem.slug,
-                "title": problem.title,
-                "difficulty": problem.difficulty,
-                "tags": list(problem.tags),
-                "entry_points": list(problem.entry_points),
-                "estimated_minutes": problem.estimated_minutes,
-                "limits": {
-                    "test_timeout_s": problem.limits.test_timeout_s,
-                    "suite_wall_s": problem.limits.suite_wall_s,
-                    "memory_mb": problem.limits.memory_mb,
-                },
-                "tolerances": {k: {"atol": a, "rtol": r} for k, (a, r) in problem.tolerances.items()},
-                "forbidden": list(problem.forbidden),
-                "statement": problem.statement,
-            }
-        )
-        return
-    header = f"{problem.title}  [{problem.difficulty}, ~{problem.estimated_minutes} min, {', '.join(problem.tags)}]"
-    text = f"{header}\n\n{problem.statement}"
-    if sys.stdout.isatty():
-        click.echo_via_pager(text)
-    else:
-        click.echo(text)
-
-
-@cli.command()
-@judging_options
-def test(slug: str | None, file: Path | None, as_json: bool, backend: str, verbose: bool) -> None:
-    """Run the public tests (LeetCode's "Run").
-
-    \b
-    Example:
-      judge test sliding-window-attention solution.py
-    """
-    slug, file = resolve_target(slug, file)
-    result = common.judge_and_report(slug, file, "public", as_json, backend, verbose)
-    sys.exit(exit_code_for(result.verdict))
-
-
-@cli.command()
-@judging_options
-def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, verbose: bool) -> None:
-    """Judge a submission on the hidden tests (LeetCode's "Submit").
-
-    \b
-    Example:
-      judge submit react-agent react_agent.py --json
-    """
-    slug, file = resolve_target(slug, file)
-    result = common.judge_and_report(slug, file, "hidden", as_json, backend, verbose)
-    record_submit(slug, file, result)
-    sys.exit(exit_code_for(result.verdict))
-
-
-@cli.command()
-@click.argument("slugs", nargs=-1)
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64), help="Runs side by side.")
-@common_options
-def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> None:
-    """Check every problem: reference Accepted, stub and known-wrong solutions rejected.
-
-    Exits 1 when any check fails or any problem's metadata is broken. This is what CI runs.
-
-    \b
-    Examples:
-      judge verify
-      judge verify sliding-window-attention --backend local --jobs 2
-    """
-    from judge.verify import verify as run_verify
-
-    catalog = get_catalog()
-    problems = [get_problem(slug) for slug in slugs] if slugs else list(catalog.problems.values())
-    broken = [] if slugs else [str(e) for e in catalog.errors]
-    chosen = get_backend(backend)
-    total = sum(3 + len(p.wrong_solutions) for p in problems)
-    done = [0]
-
-    def progress(check: Any) -> None:
-        done[0] += 1  # on stderr, so --json output stays one document
-        mark = click.style("ok", fg="green") if check.ok else click.style("FAIL", fg="red", bold=True)
-        click.echo(
-            f"[{done[0]}/{total}] {mark} {check.problem} {check.label}: {check.actual} ({check.wall_s:.1f}s)",
-            err=True,
-        )
-
-    try:
-        checks = run_verify(problems, chosen, jobs=jobs, progress=progress)
-    except BackendError as exc:
-        raise JudgeError(str(exc)) from None
-    failed = [c for c in checks if not c.ok]
-    if as_json:
-        emit_json(
-            {
-                "ok": not failed and not broken,
-                "backend": chosen.name,
-                "checks": [c.as_json() for c in checks],
-                "broken_problems": broken,
-            }
-        )
-    else:
-        rows = [
-            [
-                c.problem,
-                c.label,
-                c.expected,
-                colour(Verdict.ACCEPTED, c.actual) if c.ok else colour(Verdict.WRONG_ANSWER, c.actual or "?"),
-                "ok" if c.ok else "FAIL",
-            ]
-            for c in checks
-        ]
-        click.echo(table(rows, ["problem", "check", "expected", "got", ""]))
-        for c in failed:
-            click.echo(f"\nFAIL {c.problem} {c.label}: expected {c.expected}, got {c.actual}\n  {c.detail}")
-        for error in broken:
-            click.echo(f"\nbroken problem: {error}")
-        summary = f"{len(checks) - len(failed)}/{len(checks)} checks passed on the {chosen.name} backend"
-        click.echo(
-            "\n" + (click.style(summary, fg="green") if not failed and not broken else click.style(summary, fg="red"))
-        )
-    sys.exit(EXIT_OK if not failed and not broken else EXIT_REJECTED)
-
-
-for command in (start, status, pause, resume, practice, history_command, stats, takehome):
+for command in (list_command, show, test, submit, verify, start, status, pause, resume, practice, history_command, stats):
+    cli.add_command(command)
+for command in (takehome, sandbox):
     cli.add_command(command)
 add_watch_option(test)
 add_gpus_option(test, submit, verify)
-
-
-cli.add_command(sandbox)
-
-
-def main() -> None:  # pragma: no cover - console entry alias
-    cli()
 
 
 if __name__ == "__main__":
