@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from .problem_support import VERDICTS, load
+from judge.catalog import load_catalog
+
+from .problem_support import VERDICTS, load, load_wrong
 
 REPO = Path(__file__).resolve().parents[1]
 PROBLEM = REPO / "problems" / "sliding-window-attention"
@@ -142,14 +144,20 @@ def test_stub_and_reference_expose_the_same_interface():
         stub.sliding_window_attention(*oracle.make_qkv(1, 1, 1, 4, 4, seed=0), 2)
 
 
-def test_problem_toml_lists_every_wrong_solution_with_a_known_verdict():
-    listed = set(META["wrong_solutions"])
-    on_disk = {path.name for path in (PROBLEM / "wrong").glob("*.py")}
-    assert listed == on_disk
-    assert len(listed) >= 6
-    assert set(META["wrong_solutions"].values()) <= VERDICTS - {"Accepted"}
+def test_wrong_solutions_are_patches_with_a_verdict_and_a_bug():
+    problem = load_catalog().get("sliding-window-attention")
+    on_disk = {path.name for path in (PROBLEM / "wrong").iterdir() if path.suffix in (".patch", ".py")}
+    assert set(problem.wrong_solutions) == on_disk
+    assert len(on_disk) >= 6
+    assert "wrong_solutions" not in META  # the verdict lives in each file's header
+    assert {verdict.value for verdict in problem.wrong_solutions.values()} <= VERDICTS - {"Accepted"}
     for name in sorted(on_disk):
-        module = load(PROBLEM / "wrong" / name, f"swa_wrong_{name[:-3]}")
+        wrong = problem.wrong_solution(name)
+        assert wrong.is_patch or wrong.header.get("why-a-file"), name
+        assert wrong.bug and "\n" not in wrong.bug, name
+        if wrong.verdict.value in ("Time Limit Exceeded", "Memory Limit Exceeded"):
+            assert wrong.header.get("measured"), f"{name}: a resource-limit verdict states what was measured"
+        module = load_wrong("sliding-window-attention", name)
         assert all(hasattr(module, entry) for entry in META["entry_points"]), name
 
 
