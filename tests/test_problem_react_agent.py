@@ -2,13 +2,13 @@
 
 The reference is imported directly and checked on the statement's worked examples and on
 the random scripts the hidden tests use (against their checker-side `expected_run`); the
-stub must expose the reference's interface; problem.toml must list every wrong solution.
+stub must expose the reference's interface; every wrong solution must apply to today's
+reference and really change it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import inspect
 import sys
 import tomllib
@@ -18,23 +18,18 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from judge import wrong
+from tests.problem_support import VERDICTS, load, load_wrong
+
 ROOT = Path(__file__).resolve().parents[1]
 PROBLEM = ROOT / "problems" / "react-agent"
 
 
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-reference = load(ROOT / "solutions_ref" / "react_agent.py", "react_agent_reference")
-stub = load(PROBLEM / "stub.py", "react_agent_stub")
+reference = load(str(ROOT / "solutions_ref" / "react_agent.py"), "react_agent_reference")
+stub = load(str(PROBLEM / "stub.py"), "react_agent_stub")
 sys.path.insert(0, str(PROBLEM))
-react_scripts = load(PROBLEM / "react_scripts.py", "react_scripts")
+react_scripts = load(str(PROBLEM / "react_scripts.py"), "react_scripts")
+WRONG = sorted(wrong.discover(PROBLEM / "wrong"))
 meta = tomllib.loads((PROBLEM / "problem.toml").read_text())
 
 
@@ -66,15 +61,24 @@ def public_names(module: ModuleType) -> set[str]:
 # -- metadata and interface -------------------------------------------------------------
 
 
-def test_problem_toml_lists_every_wrong_solution():
-    on_disk = {path.name for path in (PROBLEM / "wrong").glob("*.py")}
-    assert set(meta["wrong_solutions"]) == on_disk
-    assert len(on_disk) >= 6
-    valid = {"Wrong Answer", "Runtime Error", "Time Limit Exceeded", "Memory Limit Exceeded"}
-    assert set(meta["wrong_solutions"].values()) <= valid
+def test_metadata_names_the_interface():
+    assert "wrong_solutions" not in meta, "verdicts live in each wrong/*.patch header"
+    assert len(WRONG) >= 6
     assert meta["dataclasses"] == ["Tool", "Step", "AgentResult"]
     for name in meta["entry_points"]:
         assert hasattr(reference, name), name
+
+
+@pytest.mark.parametrize("name", WRONG)
+def test_wrong_solution_is_a_patch_that_changes_the_reference(name):
+    case = wrong.load(PROBLEM / "wrong" / name)
+    assert case.is_patch, f"{name}: react-agent's wrong solutions are all small patches"
+    assert case.verdict.value in VERDICTS - {"Accepted", "Internal Error"}
+    reference_path = ROOT / "solutions_ref" / "react_agent.py"
+    assert case.source(reference_path) != reference_path.read_text(), f"{name}: the patch changes nothing"
+    module = load_wrong("react-agent", name)
+    for entry_point in meta["entry_points"]:
+        assert hasattr(module, entry_point), f"{name}: the patched module lost {entry_point}"
 
 
 def test_statement_states_the_time_limit():
