@@ -24,6 +24,7 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DIFFICULTIES = ("easy", "medium", "hard")
 REQUIRED_FILES = ("statement.md", "stub.py", "test_public.py", "test_hidden.py")
 KNOWN_DTYPES = ("float64", "float32", "float16", "bfloat16")
+AUTHORING = ("wrong", "mutants.toml")  # in a problem folder, left out of its content hash
 
 
 class ProblemError(ValueError):
@@ -98,8 +99,8 @@ class Problem:
         digest = hashlib.sha256()
         for file in sorted(self.path.rglob("*")):
             relative = file.relative_to(self.path)
-            # wrong/ is authoring material: a new wrong solution does not change what candidates get
-            if file.is_file() and "__pycache__" not in file.parts and relative.parts[0] != "wrong":
+            # wrong/ and mutants.toml are authoring material: they do not change what candidates get
+            if file.is_file() and "__pycache__" not in file.parts and relative.parts[0] not in AUTHORING:
                 digest.update(file.relative_to(self.path).as_posix().encode() + b"\0")
                 digest.update(file.read_bytes() + b"\0")
         return "sha256:" + digest.hexdigest()

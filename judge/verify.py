@@ -2,7 +2,8 @@
 
 For each problem: its metadata loads; the stub and the reference expose the same public
 names and signatures; the reference is Accepted on the public and hidden tests; the stub
-is rejected; every known-wrong solution gets exactly the verdict problem.toml declares.
+is rejected; every known-wrong solution gets exactly the verdict problem.toml declares; a
+seeded sample of mutants of the reference is killed about as often as mutants.toml records.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import dataclasses
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,8 +120,25 @@ def _judge(check: Check, problem: Problem, path: Path | Submission, suite: str, 
     return check
 
 
+def check_mutants(problem: Problem, count: int) -> Check:
+    """A seeded sample of `count` mutants of the reference, held to mutants.toml's score (judge/mutants.py)."""
+    from judge.mutants import check_sample
+
+    check = Check(problem.slug, f"mutants (sample of {count})", "consistent with the recorded score")
+    started = time.monotonic()
+    result = check_sample(problem, count)
+    check.ok, check.detail = result.ok, result.detail[:1000]
+    check.actual = check.expected if result.ok else "below the recorded score"
+    check.wall_s = round(time.monotonic() - started, 2)
+    return check
+
+
 def verify(
-    problems: list[Problem], backend: Any, jobs: int = 1, progress: Callable[[Check], None] | None = None
+    problems: list[Problem],
+    backend: Any,
+    jobs: int = 1,
+    progress: Callable[[Check], None] | None = None,
+    mutants: int = 0,
 ) -> list[Check]:
     checks: list[Check] = []
     work = []
@@ -128,6 +147,8 @@ def verify(
         work.extend((check, problem, path, suite) for check, path, suite in plan(problem))
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(_judge, *item, backend) for item in work]
+        sampled = [pool.submit(check_mutants, problem, mutants) for problem in problems] if mutants else []
+        futures += sampled
         try:
             for future in concurrent.futures.as_completed(futures):
                 done = future.result()
@@ -141,4 +162,5 @@ def verify(
                 abort()
             raise
     checks.extend(item[0] for item in work)
+    checks.extend(future.result() for future in sampled)
     return checks

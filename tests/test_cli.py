@@ -122,10 +122,11 @@ def test_verify_fixture_problem(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["verify", "toy-add", "--backend", "local", "--json", "--jobs", "2"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)  # progress lines go to stderr
-    assert "[4/4]" in result.stderr
+    assert "[5/5]" in result.stderr  # 4 judged checks and the mutant sample
     assert document["ok"] is True
     labels = {c["label"]: c["actual"] for c in document["checks"]}
     assert labels["reference (hidden)"] == "Accepted"
     assert labels["wrong/off_by_one.py"] == "Wrong Answer"
     assert labels["stub (hidden)"] == "Runtime Error"
     assert labels["interface (stub vs reference)"] == "matches"
+    assert labels["mutants (sample of 8)"] == "consistent with the recorded score"

@@ -150,8 +150,16 @@ def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, ver
 @click.command()
 @click.argument("slugs", nargs=-1)
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64), help="Runs side by side.")
+@click.option(
+    "--mutants",
+    "mutant_sample",
+    default=8,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="Mutants sampled per problem and held to mutants.toml's score (0: off). See `judge mutants`.",
+)
 @common_options
-def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> None:
+def verify(slugs: tuple[str, ...], jobs: int, mutant_sample: int, as_json: bool, backend: str) -> None:
     """Check every problem: reference Accepted, stub and known-wrong solutions rejected.
 
     Exits 1 when any check fails or any problem's metadata is broken. This is what CI runs.
@@ -160,6 +168,7 @@ def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> No
     Examples:
       judge verify
       judge verify sliding-window-attention --backend local --jobs 2
+      judge verify react-agent --mutants 0
     """
     from judge.verify import verify as run_verify
 
@@ -167,7 +176,7 @@ def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> No
     problems = [get_problem(slug) for slug in slugs] if slugs else list(catalog.problems.values())
     broken = [] if slugs else [str(e) for e in catalog.errors]
     chosen = get_backend(backend)
-    total = sum(3 + len(p.wrong_solutions) for p in problems)
+    total = sum(3 + len(p.wrong_solutions) + (1 if mutant_sample else 0) for p in problems)
     done = [0]
 
     def progress(check: Any) -> None:
@@ -179,7 +188,7 @@ def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> No
         )
 
     try:
-        checks = run_verify(problems, chosen, jobs=jobs, progress=progress)
+        checks = run_verify(problems, chosen, jobs=jobs, progress=progress, mutants=mutant_sample)
     except BackendError as exc:
         raise JudgeError(str(exc)) from None
     failed = [c for c in checks if not c.ok]
@@ -213,5 +222,3 @@ def verify(slugs: tuple[str, ...], jobs: int, as_json: bool, backend: str) -> No
             "\n" + (click.style(summary, fg="green") if not failed and not broken else click.style(summary, fg="red"))
         )
     sys.exit(EXIT_OK if not failed and not broken else EXIT_REJECTED)
-
-

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from judge_harness.codec import Record
-from judge_harness.remote import _CURRENT, CallStats, JudgeAbort, Worker
+from judge_harness.remote import _CURRENT, CallStats, JudgeAbort, Worker, _read_status
 from judge_harness.schema import Verdict
 
 
@@ -123,16 +124,22 @@ def describe_import_failure(message: dict[str, Any]) -> str:
 class InProcessCandidate:
     """Same surface as `Candidate`, calling the module directly. Not isolated; for authoring tests."""
 
-    def __init__(self, module: ModuleType, driver: ModuleType | None, dataclass_names: list[str]) -> None:
+    def __init__(
+        self, module: ModuleType, driver: ModuleType | None, dataclass_names: list[str], measure_memory: bool = False
+    ) -> None:
         self._module = module
         self._dataclasses = set(dataclass_names)
+        self._measure_memory = measure_memory  # peak RSS growth per call, as the worker's is measured
         self.deadline = math.inf
         self.last_call = CallStats()
         self.peak_bytes = 0
-        self.driver = _Namespace(lambda name, args, kwargs: self._run(getattr(driver, name), (module, *args), kwargs))
+        self.driver = _Namespace(
+            lambda name, args, kwargs: self._run(getattr(driver, name), (self._module, *args), kwargs)
+        )
 
     def begin_test(self, deadline: float, suite_deadline: float = math.inf) -> None:
         self.deadline = deadline
+        self.peak_bytes = 0
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -142,14 +149,19 @@ class InProcessCandidate:
     def _run(self, function: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         from judge_harness.remote import CandidateError
 
+        args, kwargs = self._inward(args), self._inward(kwargs)
+        rss_before = _reset_peak() if self._measure_memory else 0
         started = time.monotonic()
         try:
-            value = function(*self._inward(args), **self._inward(kwargs))
+            value = function(*args, **kwargs)
         except Exception as exc:
             raise CandidateError(type(exc).__name__, str(exc)) from exc
         finally:
             self.last_call = CallStats()
             self.last_call.seconds = time.monotonic() - started
+            if self._measure_memory:
+                self.last_call.peak_bytes = max(0, _read_status(os.getpid()).get("VmHWM", 0) - rss_before)
+                self.peak_bytes = max(self.peak_bytes, self.last_call.peak_bytes)
         return self._outward(value)
 
     def _inward(self, value: Any) -> Any:
@@ -191,6 +203,16 @@ class InProcessCandidate:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+
+def _reset_peak() -> int:
+    """Reset this process's VmHWM to its current RSS; returns that RSS."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    return _read_status(os.getpid()).get("VmRSS", 0)
 
 
 class _LocalObject:
