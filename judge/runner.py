@@ -35,6 +35,7 @@ class Execution:
     timed_out: bool = False
     oom_killed: bool = False
     stdout_overflow: bool = False
+    judged_by: str = ""  # the queue worker that judged it ("" when this process did)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +123,9 @@ def run(problem: Problem, submission: Path | Submission, suite: str, backend: An
         )
     else:
         job = Job(problem, sub, suite, secrets.token_bytes(32))
-        result = interpret(job, backend.execute(job))
+        execution = backend.execute(job)
+        result = interpret(job, execution)
+        result.judged_by = execution.judged_by
     result.wall_s = time.monotonic() - started
     result.problem_hash = problem.content_hash()
     result.submission_hash = sub.hash

@@ -13,6 +13,7 @@ from judge.cli.mutants import mutants_command
 from judge.cli.practice import add_watch_option, pause, practice, resume, start, status
 from judge.cli.sandbox import add_gpus_option, sandbox
 from judge.cli.takehome import takehome
+from judge.cli.worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,7 +34,7 @@ def cli() -> None:
 
 for command in (list_command, show, test, submit, verify, start, status, pause, resume, practice, history_command, stats):
     cli.add_command(command)
-for command in (takehome, sandbox, mutants_command):
+for command in (takehome, sandbox, mutants_command, worker):
     cli.add_command(command)
 add_watch_option(test)
 add_gpus_option(test, submit, verify)

@@ -19,7 +19,8 @@ Document (``RunResult.as_json()``)::
       "wall_s": 3.4, "peak_bytes": 123456789,
       "problem_hash": "sha256:...", "submission_hash": "sha256:...",
       "judge_version": "0.1.0", "backend": "local",
-      "message": ""                          # run-level detail (compilation error, internal error)
+      "message": "",                         # run-level detail (compilation error, internal error)
+      "judged_by": ""                        # the queue worker that judged it, if any
     }
 
 ``output`` holds the worker's stdout+stderr during that test, cut to OUTPUT_CAPTURE_BYTES.
@@ -124,6 +125,7 @@ class RunResult:
     judge_version: str = ""
     backend: str = ""
     message: str = ""
+    judged_by: str = ""  # the queue worker that judged the run ("" when the caller judged it itself)
 
     @property
     def passed(self) -> int:
@@ -153,6 +155,7 @@ class RunResult:
             "judge_version": self.judge_version,
             "backend": self.backend,
             "message": self.message,
+            "judged_by": self.judged_by,
         }
 
     @classmethod
@@ -171,4 +174,5 @@ class RunResult:
             judge_version=str(data.get("judge_version", "")),
             backend=str(data.get("backend", "")),
             message=str(data.get("message", "")),
+            judged_by=str(data.get("judged_by", "")),
         )

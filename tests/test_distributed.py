@@ -1,0 +1,314 @@
+"""Judging through a real Redis queue with real `judge worker` processes (judge/distributed.py).
+
+A `redis-server` (Debian's package; .ci/run installs it) is started on a free loopback port with
+a password; the workers are `python -m judge worker` subprocesses on the local backend, so the
+runs are real checker runs. Skipped only when no redis-server binary exists.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from judge import distributed, runner
+from judge.backends.local import LocalBackend
+from judge.catalog import load_catalog
+from judge.staging import submission_from_source
+from judge_harness.schema import Verdict
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+QUEUE_PROBLEMS = TESTS / "fixtures" / "queue-problems"
+PASSWORD = "queue-test-secret"
+SLEEPY = "import time\n\n\ndef add(a, b):\n    time.sleep(4)\n    return a + b\n"
+
+pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs Debian's redis-server")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    port = free_port()
+    directory = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            PASSWORD,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
+    for _ in range(100):
+        try:
+            distributed.connect(url)
+            break
+        except distributed.QueueError:
+            time.sleep(0.1)
+    yield url
+    server.terminate()
+    server.wait(10)
+
+
+def worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "sandbox"), env.get("PYTHONPATH", "")])
+    return env
+
+
+class Workers:
+    """`judge worker` processes, one slot each; stopped and reaped at the end of the test."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, count: int, *extra: str) -> None:
+        for _ in range(count):
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "judge",
+                        "worker",
+                        "--queue",
+                        self.url,
+                        "--slots",
+                        "1",
+                        "--backend",
+                        "local",
+                        *extra,
+                    ],
+                    env=worker_env(),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,
+                )
+            )
+        backend = distributed.QueueBackend(self.url)
+        deadline = time.monotonic() + 60
+        while len(backend.workers()) < len([p for p in self.processes if p.poll() is None]):
+            assert time.monotonic() < deadline, "workers did not register"
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+
+
+@pytest.fixture
+def workers(redis_url: str):  # noqa: ANN201
+    pool = Workers(redis_url)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture(scope="module")
+def problem():  # noqa: ANN201
+    return load_catalog([QUEUE_PROBLEMS]).get("queue-add")
+
+
+def submission(source: str, name: str = "queue_add.py"):  # noqa: ANN201
+    return submission_from_source(source, Path(name))
+
+
+def test_verdicts_through_the_queue_match_a_direct_run(redis_url: str, workers: Workers, problem) -> None:
+    workers.start(3)
+    queue_backend, local = distributed.QueueBackend(redis_url), LocalBackend()
+    cases = [problem.reference, problem.stub, submission("def add(a, b):\n    return a - b\n")]
+    for case in cases:
+        direct = runner.run(problem, case, "hidden", local)
+        queued = runner.run(problem, case, "hidden", queue_backend)
+        assert queued.verdict == direct.verdict, (case, queued.message)
+        assert (queued.passed, len(queued.tests)) == (direct.passed, len(direct.tests))
+        assert queued.judged_by.endswith("(local)") and queued.backend == "queue"
+    assert runner.run(problem, problem.reference, "hidden", queue_backend).verdict is Verdict.ACCEPTED
+
+
+def test_a_worker_killed_mid_run_loses_nothing(redis_url: str, workers: Workers, problem) -> None:
+    from rq import Worker
+
+    workers.start(2)
+    backend = distributed.QueueBackend(redis_url)
+    result: dict[str, object] = {}
+
+    import threading
+
+    thread = threading.Thread(
+        target=lambda: result.update(run=runner.run(problem, submission(SLEEPY), "hidden", backend))
+    )
+    thread.start()
+    deadline = time.monotonic() + 60
+    busy = []
+    while not busy:
+        assert time.monotonic() < deadline, "the run never started"
+        busy = [
+            w
+            for w in Worker.all(connection=backend.connection)
+            if w.get_current_job_id() and w.name in backend.workers()
+        ]
+        time.sleep(0.1)
+    os.kill(busy[0].pid, signal.SIGKILL)  # the slot process itself: no goodbye, no cleanup
+    thread.join(180)
+    run = result["run"]
+    assert run.verdict is Verdict.ACCEPTED, run.message  # type: ignore[attr-defined]
+    assert busy[0].name not in run.judged_by  # type: ignore[attr-defined]
+
+
+def test_a_run_lost_twice_is_an_internal_error_with_the_reason(redis_url: str, workers: Workers, problem) -> None:
+    from rq import Worker
+
+    workers.start(2)
+    backend = distributed.QueueBackend(redis_url)
+    result: dict[str, object] = {}
+    import threading
+
+    thread = threading.Thread(
+        target=lambda: result.update(run=runner.run(problem, submission(SLEEPY), "hidden", backend))
+    )
+    thread.start()
+    killed: set[str] = set()
+    deadline = time.monotonic() + 120
+    while len(killed) < 2:
+        assert time.monotonic() < deadline, f"expected the run on two workers, killed {killed}"
+        for w in Worker.all(connection=backend.connection):
+            if w.get_current_job_id() and w.name not in killed and w.name in backend.workers():
+                os.kill(w.pid, signal.SIGKILL)
+                killed.add(w.name)
+        time.sleep(0.1)
+    thread.join(180)
+    run = result["run"]
+    assert run.verdict is Verdict.INTERNAL_ERROR  # type: ignore[attr-defined]
+    assert "lost twice" in run.message and "stopped answering" in run.message  # type: ignore[attr-defined]
+
+
+def test_interactive_runs_go_ahead_of_verify_runs(redis_url: str, workers: Workers, problem) -> None:
+    from rq import Queue
+
+    backend = distributed.QueueBackend(redis_url)
+    names = distributed.queue_names()
+    verify_queue, interactive_queue = (
+        Queue(names[2], connection=backend.connection),
+        Queue(names[0], connection=backend.connection),
+    )
+    from judge.runner import Job
+
+    payload = distributed.pack(Job(problem, submission("def add(a, b):\n    return a + b\n"), "hidden", b"k" * 32))
+    late = [verify_queue.enqueue(distributed.judge_packed, payload) for _ in range(2)]
+    urgent = interactive_queue.enqueue(distributed.judge_packed, payload)  # enqueued last
+    workers.start(1, "--burst")
+    workers.processes[0].wait(120)
+    for job in [*late, urgent]:
+        job.refresh()
+    assert urgent.started_at < min(job.started_at for job in late)
+
+
+def test_a_worker_refuses_a_run_packed_by_another_version(
+    redis_url: str, workers: Workers, problem, monkeypatch
+) -> None:
+    workers.start(1)
+    backend = distributed.QueueBackend(redis_url)
+    real_version = distributed.__version__
+    monkeypatch.setattr(distributed, "__version__", "0.0.0-old")  # pack() records the caller's version
+    payload = distributed.pack(
+        runner.Job(problem, submission("def add(a, b):\n    return a + b\n"), "hidden", b"k" * 32)
+    )
+    monkeypatch.setattr(distributed, "__version__", real_version)
+    job = backend.queue.enqueue(distributed.judge_packed, payload)  # forced onto this version's queue
+    deadline = time.monotonic() + 60
+    while job.get_status(refresh=True) not in ("failed", "finished"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert job.get_status() == "failed"
+    assert "refuses a run packed by judge 0.0.0-old" in distributed._failure(job)
+
+
+def test_a_caller_whose_version_no_worker_serves_gets_a_clear_error(
+    redis_url: str, workers: Workers, problem, monkeypatch
+) -> None:
+    workers.start(1)
+    monkeypatch.setattr(distributed, "NO_WORKER_S", 1.0)
+    monkeypatch.setattr(distributed, "__version__", "9.9.9-new")
+    backend = distributed.QueueBackend(redis_url)
+    with pytest.raises(distributed.QueueError, match=r"no `judge worker` for judge 9\.9\.9-new"):
+        runner.run(problem, problem.reference, "hidden", backend)
+
+
+def test_sigterm_lets_the_running_run_finish(redis_url: str, workers: Workers, problem) -> None:
+    workers.start(1)
+    backend = distributed.QueueBackend(redis_url)
+    import threading
+
+    from rq import Worker
+
+    result: dict[str, object] = {}
+    thread = threading.Thread(
+        target=lambda: result.update(run=runner.run(problem, submission(SLEEPY), "hidden", backend))
+    )
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not any(w.get_current_job_id() for w in Worker.all(connection=backend.connection)):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    process = workers.processes[0]
+    os.killpg(process.pid, signal.SIGTERM)
+    thread.join(120)
+    assert getattr(result["run"], "verdict", result["run"]) is Verdict.ACCEPTED
+    assert process.wait(60) == 0
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("redis://:wrong-password@127.0.0.1:{port}/0", "refused the password"),
+        ("redis://127.0.0.1:{port}/0", "needs a password"),
+        ("redis://:x@127.0.0.1:{dead}/0", "cannot reach the queue"),
+        ("http://127.0.0.1:{port}/0", "expected redis://"),
+    ],
+)
+def test_bad_queue_urls_get_one_line_and_exit_3(redis_url: str, url: str, expected: str) -> None:
+    port = redis_url.rsplit(":", 1)[1].split("/")[0]
+    url = url.format(port=port, dead=free_port())
+    done = subprocess.run(
+        [sys.executable, "-m", "judge", "worker", "--queue", url],
+        env=worker_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert "wrong-password" not in done.stderr  # the password is never echoed
