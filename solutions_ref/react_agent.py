@@ -82,7 +82,9 @@ def _cut_at_observation(completion: str) -> int:
 
 
 def _normalise_key(raw: str) -> str:
-    return " ".join(raw.lower().split()).replace("actioninput", "action input")
+    # "Action  Input", "ACTION\tINPUT" and "actioninput" are all the key "action input"
+    word = re.sub(r"[ \t]+", "", raw.lower())
+    return {"actioninput": "action input", "finalanswer": "final answer"}.get(word, word)
 
 
 def _parse_completion(completion: str) -> _Action | _FinalAnswer | None:

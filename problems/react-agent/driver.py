@@ -1,8 +1,10 @@
-"""Worker-side helpers for the react-agent tests: tools that raise real exceptions.
+"""Worker-side helpers for the react-agent tests: tools that raise real exceptions, and a
+watch on the caller's tools.
 
 A tool that fails must fail inside the worker, next to the submission, so the agent sees
 a genuine exception object (its own type and message), not a wrapper around an error
-that happened in the checker.
+that happened in the checker. Likewise the `tools` list whose safety a test checks must be
+built in the worker: the checker only ever sees copies of what crosses the boundary.
 """
 
 from __future__ import annotations
@@ -51,3 +53,37 @@ def run_with_failing_tools(
         fn = _divide if type_name == "divide" else _raiser(type_name, message)
         built.append(module.Tool(name=name, description=description, fn=fn))
     return module.ReActAgent(llm, built, **agent_kwargs).run(question)
+
+
+def _fingerprint(tools: list[Any]) -> list[tuple[int, Any, Any, Any]]:
+    return [(id(tool), tool.name, tool.description, tool.fn) for tool in tools]
+
+
+def run_watching_tools(
+    module: ModuleType,
+    llm: Callable[[str, list[str]], str],
+    tools: list[Any],
+    questions: list[str],
+    agent_kwargs: dict[str, Any],
+) -> tuple[list[Any], list[str]]:
+    """Build one agent on `tools`, run it once per question, and report what it did to `tools`.
+
+    The list and the Tool objects are the caller's and live here, next to the submission, so a
+    change to them is seen (across the boundary the checker only ever holds copies). The results
+    are sent back only after the last run, so a later run that rewrites an earlier result's
+    `steps` shows too. Returns (results, changes), `changes` empty when the tools are untouched.
+    """
+    before = _fingerprint(tools)
+    agent = module.ReActAgent(llm, tools, **agent_kwargs)
+    results = [agent.run(question) for question in questions]
+    after = _fingerprint(tools)
+    changes = []
+    if [entry[0] for entry in after] != [entry[0] for entry in before]:
+        names = [entry[1] for entry in before]
+        changes.append(f"the tools list changed: it held {names}, now {[tool.name for tool in tools]}")
+    for (ident, name, description, fn), tool in zip(before, tools, strict=False):
+        if id(tool) != ident:
+            continue
+        if tool.name != name or tool.description != description or tool.fn is not fn:
+            changes.append(f"tool {name!r} was modified (name, description or fn replaced)")
+    return results, changes

@@ -24,6 +24,8 @@ from react_fakes import (
 )
 from react_scripts import TOOL_POOL, expected_run, observation_for, scripts
 
+from judge_harness import expect_raises
+
 # the candidate fixture is one worker for the whole test; each example builds its own agent
 FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 # no shrinking: it replays a failing agent hundreds of times and can outlast the time limit;
@@ -154,6 +156,58 @@ def test_each_run_starts_fresh(candidate):
     )
 
 
+def test_agents_side_by_side_keep_their_own_tools_and_steps(candidate):
+    first_llm = ScriptedLLM([action("calc", "1+1"), final("2")])
+    second_llm = ScriptedLLM([action("calc", "1+1"), action("search", "Paris"), final("Paris")])
+    c, s = calc(), search()
+    first = candidate.ReActAgent(first_llm, [c.record()])
+    second = candidate.ReActAgent(second_llm, [s.record()])
+    finish_run(first_llm, lambda: first.run("First agent's question?"), {})
+    result = finish_run(second_llm, lambda: second.run("Second agent's question?"), {})
+    assert c.inputs == ["1+1"], f"the second agent has no calc tool, yet calc ran with {c.inputs}"
+    assert s.inputs == ["Paris"], f"search inputs: {s.inputs}"
+    assert result.steps[0].observation != "calc-result(1+1)" and "calc" in result.steps[0].observation, (
+        f"calc is unknown to the second agent, got {result.steps[0].observation!r}"
+    )
+    assert "calc-result" not in second_llm.prompts[0] and "First agent" not in second_llm.prompts[0], (
+        "the second agent's first prompt carries the first agent's scratchpad"
+    )
+    check_end(result, second_llm, "Paris", "answer", 3)
+
+
+def test_runs_leave_the_callers_tools_and_earlier_results_alone(candidate):
+    llm = ScriptedLLM(
+        [action("search", "Paris"), final("one"), action("calc", "2+2"), action("search", "x"), final("two")]
+    )
+    s, c = search(), calc()  # not in name order, so sorting them in place shows
+    results, changes = candidate.driver.run_watching_tools(llm, [s.record(), c.record()], ["Q1?", "Q2?"], {})
+    assert changes == [], "the agent modified the caller's tools: " + "; ".join(changes)
+    first, second = results
+    assert [(st.action, st.action_input) for st in first.steps] == [("search", "Paris")], (
+        "the first run's result changed after the second run: each run returns its own steps list\n"
+        + describe_steps(first.steps)
+    )
+    assert [(st.action, st.action_input) for st in second.steps] == [("calc", "2+2"), ("search", "x")], describe_steps(
+        second.steps
+    )
+    assert (first.answer, second.answer) == ("one", "two")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_steps": 0}, {"max_steps": -3}, {"max_observation_chars": 0}, {"max_observation_chars": -1}],
+    ids=["max_steps=0", "max_steps<0", "max_observation_chars=0", "max_observation_chars<0"],
+)
+def test_settings_below_one_raise_value_error(candidate, kwargs):
+    with expect_raises("ValueError"):
+        candidate.ReActAgent(ScriptedLLM([final("unused")]), [calc().record()], **kwargs)
+
+
+def test_duplicate_tool_names_raise_value_error(candidate):
+    with expect_raises("ValueError"):
+        candidate.ReActAgent(ScriptedLLM([final("unused")]), [calc().record(), calc().record()])
+
+
 # -- the prompt ------------------------------------------------------------------------
 
 
@@ -256,6 +310,19 @@ def test_invented_observation_on_the_same_line_is_discarded(candidate):
     assert "INVENTED" not in llm.prompts[1], "the second prompt contains text after the invented 'Observation:'"
 
 
+@pytest.mark.parametrize("key", ["observation:", "OBSERVATION :", "Observation\t:"])
+def test_invented_observation_in_any_spelling_is_discarded(candidate, key):
+    completion = f"Thought: compute\nAction: calc\nAction Input: 6*7\n{key} INVENTED-41\nFinal Answer: INVENTED-41"
+    llm = ScriptedLLM([completion, final("42")])
+    tool = calc()
+    result = run_agent(candidate, llm, [tool], "6*7?")
+    assert tool.inputs == ["6*7"], (
+        f"{key!r} is an invented observation (any case, blanks before the colon); calc got {tool.inputs}"
+    )
+    check_end(result, llm, "42", "answer", 2)
+    assert "INVENTED" not in llm.prompts[1], f"the second prompt contains text after the invented {key!r}"
+
+
 # -- parsing ---------------------------------------------------------------------------
 
 
@@ -267,6 +334,9 @@ SPELLINGS = {
     "blank lines between keys": "Thought: look it up\n\n\nAction: search\n\nAction Input: Eiffel Tower height\n\n",
     "indented keys and padded values": "  Thought:   look it up  \n  Action:   search  \n  Action Input:    Eiffel Tower height   ",
     "value on the next line": "Thought:\nlook it up\nAction:\nsearch\nAction Input:\nEiffel Tower height",
+    "tabs around keys and values": "\tThought:\tlook it up\t\n\t Action\t:\tsearch\t\nAction\tInput\t:\tEiffel Tower height\t",
+    "no blank inside the key": "Thought: look it up\nAction: search\nActionInput: Eiffel Tower height",
+    "mixed case keys": "tHOUGHT: look it up\nAction: search\nAction input: Eiffel Tower height",
 }
 
 
@@ -292,6 +362,8 @@ def test_key_spellings(candidate, spelling):
         "FINAL ANSWER: 330 m",
         "Final  Answer :  330 m  ",
         "Thought: done\n\nFinal Answer:\n330 m\n",
+        "\tFinal\tanswer\t:\t330 m\t",
+        "FinalAnswer: 330 m",
     ],
 )
 def test_final_answer_spellings(candidate, completion):
@@ -340,6 +412,69 @@ def test_final_answer_before_action_wins_and_runs_to_the_end(candidate):
     check_end(result, llm, "51\nAction: calc\nAction Input: 17*3", "answer", 1)
 
 
+# completion -> (action, action_input, thought) of the tool call it is, or None: unparseable
+PARSING_RULES = {
+    "keys in mid-line are text": (
+        "Thought: my next action: search, then the final answer: later\nAction: search\n"
+        "Action Input: what thought: did Paris inspire",
+        ("search", "what thought: did Paris inspire", "my next action: search, then the final answer: later"),
+    ),
+    "empty action input": (
+        "Thought: list everything\nAction: search\nAction Input:",
+        ("search", "", "list everything"),
+    ),
+    "first of two action inputs": (
+        "Action: search\nAction Input: first\nAction Input: second",
+        ("search", "first", ""),
+    ),
+    "first of two actions": ("Action: search\nAction: calc\nAction Input: Paris", ("search", "Paris", "")),
+    "thought without its key": (
+        "I should look it up.\nAction: search\nAction Input: Paris",
+        ("search", "Paris", "I should look it up."),
+    ),
+    "first of two thoughts": (
+        "Thought: first idea\nThought: second idea\nAction: search\nAction Input: Paris",
+        ("search", "Paris", "first idea"),
+    ),
+    "thought after the action": ("Action: search\nAction Input: Paris\nThought: later", ("search", "Paris", "")),
+    "empty action name": ("Thought: hmm\nAction:   \nAction Input: Paris", None),
+    "action input before the action": ("Action Input: Paris\nAction: search", None),
+    "action without input, then an answer": ("Thought: hmm\nAction: search\nFinal Answer: Paris", None),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(PARSING_RULES))
+def test_parsing_rules(candidate, rule):
+    completion, want = PARSING_RULES[rule]
+    tools = [search(), calc()]
+    llm = ScriptedLLM([completion, final("done")])
+    result = run_agent(candidate, llm, tools, QUESTION)
+    check_end(result, llm, "done", "answer", 2)
+    assert len(result.steps) == 1, f"{rule}: {completion!r} is one step\n{describe_steps(result.steps)}"
+    step = result.steps[0]
+    if want is None:
+        assert (step.action, step.action_input) == ("", ""), (
+            f"{rule}: {completion!r} is unparseable (empty action and action_input), "
+            f"got {(step.action, step.action_input)!r}"
+        )
+        assert step.thought == completion.strip(), (
+            f"{rule}: thought should be the whole completion, got {step.thought!r}"
+        )
+        assert tools[0].inputs == [] and tools[1].inputs == [], f"{rule}: no tool may run on an unparseable turn"
+        return
+    action_name, action_input, thought = want
+    got = (step.action, step.action_input, step.thought)
+    assert got == want, f"{rule}: {completion!r}\nexpected (action, action_input, thought) {want!r}\ngot {got!r}"
+    tool = {"search": tools[0], "calc": tools[1]}[action_name]
+    assert tool.inputs == [action_input], f"{rule}: {action_name} got {tool.inputs}"
+
+
+def test_empty_final_answer(candidate):
+    llm = ScriptedLLM(["Thought: there is nothing to add\nFinal Answer:   \n"])
+    result = run_agent(candidate, llm, [search()], QUESTION)
+    check_end(result, llm, "", "answer", 1)
+
+
 def test_multiline_final_answer(candidate):
     answer = "Paris has:\n- 2.1 million people\n- 20 arrondissements"
     llm = ScriptedLLM([f"Thought: done\nFinal Answer:   {answer}  \n\n"])
@@ -372,6 +507,30 @@ def test_unknown_tool_lists_valid_tools_and_goes_on(candidate):
     assert observation in llm.prompts[1], "the next prompt must carry the unknown-tool observation"
     assert tools[0].inputs == [] and tools[1].inputs == ["Paris"], "only search('Paris') should have run"
     check_end(result, llm, "Paris", "answer", 3)
+
+
+def test_tool_names_are_case_sensitive(candidate):
+    lower = echo_tool("calc", "Evaluates arithmetic.", "lower")
+    upper = echo_tool("Calc", "A second calculator, told apart by case.", "upper")
+    llm = ScriptedLLM([action("CALC", "1+1"), action("Calc", "2+2"), action("calc", "3+3"), final("ok")])
+    result = run_agent(candidate, llm, [lower, upper], QUESTION)
+    assert (lower.inputs, upper.inputs) == (["3+3"], ["2+2"]), (
+        f"tool names match exactly: calc got {lower.inputs}, Calc got {upper.inputs}"
+    )
+    unknown = result.steps[0].observation
+    assert "CALC" in unknown and "calc" in unknown and "Calc" in unknown, (
+        f"'CALC' is an unknown tool; the observation must name it and list calc and Calc, got {unknown!r}"
+    )
+    check_steps(result, [("CALC", "1+1", None), ("Calc", "2+2", "upper(2+2)"), ("calc", "3+3", "lower(3+3)")])
+
+
+def test_empty_tool_output_stays_empty(candidate):
+    tool = RecordingTool("clear", "Clears the page and returns nothing.", lambda _: "")
+    llm = ScriptedLLM([action("clear", "all"), final("cleared")])
+    result = run_agent(candidate, llm, [tool], "Clear the page.")
+    assert result.steps[0].observation == "", (
+        f"an empty tool output is the observation, got {result.steps[0].observation!r}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -436,6 +595,7 @@ def test_zero_division_in_a_real_calculator(candidate):
         "Thought: I will compute it.\nAction: calc",
         "Action calc with input 2+2",
         "",
+        "I will guess.\nobservation : INVENTED-4\nFinal Answer: INVENTED-4",
     ],
 )
 def test_unparseable_turn_gets_a_format_reminder(candidate, completion):
@@ -453,6 +613,12 @@ def test_unparseable_turn_gets_a_format_reminder(candidate, completion):
         f"(Action:, Action Input:, Final Answer:), got {step.observation!r}"
     )
     assert step.observation in llm.prompts[1], "the next prompt must carry the format reminder"
+    thought = re.split(r"(?i)observation[ \t]*:", completion)[0].strip()
+    assert step.thought == thought, (
+        f"the thought of an unparseable turn is the whole completion (cut at an invented "
+        f"'Observation:'), stripped: expected {thought!r}, got {step.thought!r}"
+    )
+    assert thought in llm.prompts[1], "the next prompt must carry the unparseable turn's thought"
     assert tool.inputs == ["2+2"], f"calc inputs: {tool.inputs}"
     check_end(result, llm, "4", "answer", 3)
 
@@ -480,6 +646,27 @@ def test_long_observations_are_truncated(candidate, limit, length):
     )
     assert output[: limit + 1] not in llm.prompts[1], "the next prompt carries the untruncated observation"
     assert output[:limit] in llm.prompts[1], "the next prompt lacks the truncated observation"
+
+
+def test_every_kind_of_observation_is_truncated(candidate):
+    limit = 5
+    llm = ScriptedLLM(["no format here", action("browser", "a very long page name"), action("flaky", "x"), final("ok")])
+    kwargs = {"max_observation_chars": limit}
+    result = finish_run(
+        llm,
+        lambda: candidate.driver.run_with_failing_tools(
+            llm, [], [("flaky", "Fails.", "KeyError", "a long message " * 4)], QUESTION, kwargs
+        ),
+        kwargs,
+    )
+    kinds = ["format reminder", "unknown-tool observation", "tool-error observation"]
+    assert len(result.steps) == 3, describe_steps(result.steps)
+    for index, (kind, step) in enumerate(zip(kinds, result.steps, strict=True)):
+        assert len(step.observation) <= limit + 40, (
+            f"the {kind} is an observation too: with max_observation_chars={limit} it may keep {limit} "
+            f"chars and a short marker, got {len(step.observation)} chars: {step.observation!r}"
+        )
+        assert step.observation in llm.prompts[index + 1], f"the next prompt must carry the truncated {kind}"
 
 
 def test_observation_of_exactly_the_limit_is_untouched(candidate):
@@ -634,6 +821,21 @@ def test_same_tool_other_input_is_no_loop(candidate):
     )
     result = run_agent(candidate, llm, [calc()], QUESTION)
     check_end(result, llm, "ok", "answer", 5)
+
+
+def test_tool_error_repeats_are_a_loop(candidate):
+    llm = ScriptedLLM([action("flaky", "same input")] * 3 + [final("unused")])
+    result = finish_run(
+        llm,
+        lambda: candidate.driver.run_with_failing_tools(
+            llm, [], [("flaky", "Always fails.", "TimeoutError", "upstream timed out")], QUESTION, {}
+        ),
+        {},
+    )
+    check_end(result, llm, None, "loop", 3)
+    assert len(result.steps) == 2 and all("TimeoutError" in s.observation for s in result.steps), (
+        f"tool-error turns count towards the loop guard\n{describe_steps(result.steps)}"
+    )
 
 
 def test_two_repeats_are_allowed(candidate):
