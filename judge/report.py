@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from judge.cli.present import human_bytes
+from judge.units import human_bytes
 
 LATE_NOTE = (
     "Late: the solution file was last modified after the deadline (its mtime; unzip, cp -p and rsync -t keep it)."

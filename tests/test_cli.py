@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
-from judge.cli import cli
+from judge.backends import BackendError
+from judge.backends.docker.image import SandboxError
+from judge.cli import cli, common
 
 from .conftest import FIXTURE_PROBLEMS
 
+REPO = Path(__file__).resolve().parents[1]
 REFERENCE = FIXTURE_PROBLEMS / "toy-add" / "reference.py"
 WRONG = FIXTURE_PROBLEMS / "toy-add" / "wrong" / "off_by_one.py"
 
@@ -130,3 +136,102 @@ def test_verify_fixture_problem(runner: CliRunner) -> None:
     assert labels["stub (hidden)"] == "Runtime Error"
     assert labels["interface (stub vs reference)"] == "matches"
     assert labels["mutants (sample of 8)"] == "consistent with the recorded score"
+
+
+def test_click_is_imported_only_in_judge_cli() -> None:
+    """The CLI parses and presents; everything else is a library a test (or another front end) calls directly."""
+    offenders = []
+    for root in (REPO / "judge", REPO / "sandbox"):
+        for path in root.rglob("*.py"):
+            if path.is_relative_to(REPO / "judge" / "cli"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                if any(name == "click" or name.startswith("click.") for name in names):
+                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not offenders, f"click imported outside judge/cli/: {offenders}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["test", "toy-add", str(REFERENCE), "--gpus", "all"],
+        ["submit", "toy-add", str(REFERENCE), "--gpus", "all"],
+        ["verify", "toy-add", "--gpus", "all"],
+    ],
+    ids=lambda args: args[0],
+)
+def test_gpus_travel_to_the_backend_as_a_value(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    asked: list[tuple[str, str | None]] = []
+
+    def select(name: str, warn: object = None, gpus: str | None = None) -> None:
+        asked.append((name, gpus))
+        raise BackendError("no engine in this test")
+
+    monkeypatch.setattr(common, "select", select)
+    monkeypatch.delenv("JUDGE_GPUS", raising=False)
+    result = runner.invoke(cli, [*args, "--backend", "docker"])
+    assert result.exit_code == 3 and "no engine in this test" in result.output
+    assert asked == [("docker", "all")]
+    assert "JUDGE_GPUS" not in os.environ  # a value handed over, not a variable set behind the backend's back
+    monkeypatch.setenv("JUDGE_GPUS", "0,1")  # the variable still works, through the option
+    runner.invoke(cli, [a for a in args if a not in ("--gpus", "all")])
+    assert asked[-1][1] == "0,1"
+
+
+def _raise(exc: Exception) -> Callable[..., None]:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise exc
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("args", "patch", "code", "fragment"),
+    [
+        (["show", "no-such-problem"], None, 2, "no problem 'no-such-problem'"),
+        (["list", "--difficulty", "impossible"], None, 2, "Invalid value"),
+        (["status"], None, 2, "not inside a workspace"),
+        (["history", "--code", "999"], None, 2, "no submit with id 999"),
+        (["takehome", "grade", "{tmp}", "{tmp}", "--report", "{tmp}/report"], None, 2, "takehome.json"),
+        (["test", "toy-add", "{tmp}/missing.py", "--backend", "local"], None, 2, "no such file"),
+        (
+            ["test", "toy-add", str(REFERENCE)],
+            ("judge.cli.common.select", BackendError("engine gone")),
+            3,
+            "engine gone",
+        ),
+        (["verify", "toy-add"], ("judge.cli.common.select", BackendError("engine gone")), 3, "engine gone"),
+        (
+            ["sandbox", "build"],
+            ("judge.backends.docker.image.build", SandboxError("the build failed")),
+            3,
+            "the build failed",
+        ),
+    ],
+    ids=lambda value: " ".join(value[:2]) if isinstance(value, list) else None,
+)
+def test_user_facing_errors_exit_with_the_documented_code(
+    runner: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    args: list[str],
+    patch: tuple[str, Exception] | None,
+    code: int,
+    fragment: str,
+) -> None:
+    """README: 0 accepted, 1 rejected, 2 usage error, 3 judge or sandbox error; one line, no traceback."""
+    monkeypatch.chdir(tmp_path)
+    if patch is not None:
+        monkeypatch.setattr(patch[0], _raise(patch[1]))
+    result = runner.invoke(cli, [arg.replace("{tmp}", str(tmp_path)) for arg in args])
+    assert result.exit_code == code, result.output
+    assert fragment in result.output and "Traceback" not in result.output

@@ -61,7 +61,9 @@ def fake_judge(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace judging with a recorder; set `calls[0]["verdict"]`-style behaviour via the returned list."""
     calls: list[dict[str, Any]] = []
 
-    def judge(slug: str, file: Path, suite: str, as_json: bool, backend: str, verbose: bool) -> RunResult:
+    def judge(
+        slug: str, file: Path, suite: str, as_json: bool, backend: str, verbose: bool, gpus: str | None = None
+    ) -> RunResult:
         verdict = calls[0].get("next_verdict", Verdict.ACCEPTED) if calls else Verdict.ACCEPTED
         calls.append({"slug": slug, "file": Path(file).absolute(), "suite": suite, "backend": backend})
         result = fake_result(verdict, suite)

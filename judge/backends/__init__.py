@@ -17,7 +17,8 @@ class BackendError(RuntimeError):
     """The backend cannot run at all (no engine, no image): a judge/sandbox error, exit 3."""
 
 
-def select(name: str, warn: Callable[[str], None] = lambda message: None) -> Any:
+def select(name: str, warn: Callable[[str], None] = lambda message: None, gpus: str | None = None) -> Any:
+    """The backend `name` names; `gpus` (`all`, a count or device ids) is for the docker backend's containers."""
     from judge.backends.local import LocalBackend
 
     if name == "local":
@@ -31,9 +32,9 @@ def select(name: str, warn: Callable[[str], None] = lambda message: None) -> Any
             warn(LOCAL_WARNING)
             return LocalBackend()
         if name == "docker":
-            return DockerBackend.connect()
+            return DockerBackend.connect(gpus)
         try:
-            backend = DockerBackend.try_connect()
+            backend = DockerBackend.try_connect(gpus)
         except BackendError as exc:  # an engine, but no usable sandbox (image not built yet)
             warn(f"warning: {exc}; using the local backend meanwhile, which is not a security boundary")
             return LocalBackend()

@@ -10,8 +10,8 @@ from judge import __version__
 from judge.cli.history import history_command, stats
 from judge.cli.judging import list_command, show, submit, test, verify
 from judge.cli.mutants import mutants_command
-from judge.cli.practice import add_watch_option, pause, practice, resume, start, status
-from judge.cli.sandbox import add_gpus_option, sandbox
+from judge.cli.practice import pause, practice, resume, start, status
+from judge.cli.sandbox import sandbox
 from judge.cli.takehome import takehome
 from judge.cli.worker import worker
 
@@ -31,14 +31,22 @@ def cli() -> None:
     """
 
 
-
-for command in (list_command, show, test, submit, verify, start, status, pause, resume, practice, history_command, stats):
+for command in (
+    list_command,
+    show,
+    test,
+    submit,
+    verify,
+    start,
+    status,
+    pause,
+    resume,
+    practice,
+    history_command,
+    stats,
+    takehome,
+    sandbox,
+    mutants_command,
+    worker,
+):
     cli.add_command(command)
-for command in (takehome, sandbox, mutants_command, worker):
-    cli.add_command(command)
-add_watch_option(test)
-add_gpus_option(test, submit, verify)
-
-
-if __name__ == "__main__":
-    cli()

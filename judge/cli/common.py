@@ -1,21 +1,19 @@
-"""What every `judge` command shares: errors and exit codes, --json/--backend, lookups, judging.
+"""What every `judge` command shares: errors and exit codes, JSON output, lookups, judging.
 
-Command modules (judging in __init__, practice, history, takehome) import this one;
-it imports none of them.
+Command modules (judging, practice, history, sandbox, takehome) import this one; it imports
+none of them. The shared options are in options.py.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from judge import runner
-from judge.backends import BACKENDS, BackendError, select
+from judge.backends import BackendError, select
 from judge.catalog import Catalog, Problem, load_catalog
 from judge.cli.present import colour, render_result
 from judge.staging import SubmissionError
@@ -38,25 +36,6 @@ class JudgeError(click.ClickException):
     exit_code = EXIT_JUDGE_ERROR
 
 
-def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """--json and --backend, shared by every command that judges or lists."""
-
-    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
-    @click.option(
-        "--backend",
-        type=click.Choice(BACKENDS),
-        default="auto",
-        envvar="JUDGE_BACKEND",
-        show_default=True,
-        help="Where submissions run: docker (sandbox), local (subprocesses), auto (docker if an engine answers).",
-    )
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return function(*args, **kwargs)
-
-    return wrapper
-
-
 def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2))
 
@@ -72,9 +51,9 @@ def get_problem(slug: str) -> Problem:
         raise UserError(str(exc)) from None
 
 
-def get_backend(name: str) -> Any:
+def get_backend(name: str, gpus: str | None = None) -> Any:
     try:
-        return select(name, warn=lambda message: click.echo(message, err=True))
+        return select(name, gpus=gpus, warn=lambda message: click.echo(message, err=True))
     except BackendError as exc:
         raise JudgeError(str(exc)) from None
 
@@ -87,9 +66,11 @@ def exit_code_for(verdict: Verdict) -> int:
     return EXIT_REJECTED
 
 
-def judge_and_report(slug: str, file: Path, suite: str, as_json: bool, backend_name: str, verbose: bool) -> RunResult:
+def judge_and_report(
+    slug: str, file: Path, suite: str, as_json: bool, backend_name: str, verbose: bool, gpus: str | None = None
+) -> RunResult:
     problem = get_problem(slug)
-    backend = get_backend(backend_name)
+    backend = get_backend(backend_name, gpus)
     try:
         result = runner.run(problem, file, suite, backend)
     except SubmissionError as exc:

@@ -6,10 +6,9 @@ import click
 
 from judge import history, workspace
 from judge.cli import common as core
+from judge.cli import options
 from judge.cli.present import table
 from judge_harness.schema import Verdict
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
 
 
 @click.command("history")
@@ -18,7 +17,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
     "--limit", "-n", type=click.IntRange(1), default=20, show_default=True, help="Most recent submits to show."
 )
 @click.option("--code", "code_of", type=int, metavar="ID", help="Print the code of submit ID instead.")
-@json_option
+@options.json_option
 def history_command(slug: str | None, limit: int, code_of: int | None, as_json: bool) -> None:
     """List your submits, newest first, for every problem or one.
 
@@ -58,7 +57,7 @@ def history_command(slug: str | None, limit: int, code_of: int | None, as_json: 
 
 
 @click.command()
-@json_option
+@options.json_option
 def stats(as_json: bool) -> None:
     """Per problem: attempts, best verdict, time to first Accepted; per tag: problems solved.
 

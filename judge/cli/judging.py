@@ -10,13 +10,11 @@ from typing import Any
 import click
 
 from judge.backends import BackendError
-from judge.catalog import DIFFICULTIES
-from judge.cli import common
+from judge.cli import common, options
 from judge.cli.common import (
     EXIT_OK,
     EXIT_REJECTED,
     JudgeError,
-    common_options,
     emit_json,
     exit_code_for,
     get_backend,
@@ -24,14 +22,14 @@ from judge.cli.common import (
     get_problem,
     resolve_target,
 )
-from judge.cli.practice import record_submit
+from judge.cli.practice import record_submit, watch_tests
 from judge.cli.present import colour, table
 from judge_harness.schema import Verdict
 
 
 def judging_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """SLUG FILE (optional inside a workspace), --verbose, --json and --backend: test and submit take the same."""
-    function = common_options(function)
+    """SLUG FILE (optional inside a workspace), --verbose, --json, --backend and --gpus: test and submit take the same."""
+    function = options.json_option(options.backend_option(options.gpus_option(function)))
     function = click.option("-v", "--verbose", is_flag=True, help="Show what the submission printed in failing tests.")(
         function
     )
@@ -40,9 +38,8 @@ def judging_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.command("list")
-@click.option("--difficulty", type=click.Choice(DIFFICULTIES), help="Only problems of this difficulty.")
-@click.option("--tag", help="Only problems with this tag.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@options.filter_options
+@options.json_option
 def list_command(difficulty: str | None, tag: str | None, as_json: bool) -> None:
     """List the problems.
 
@@ -81,7 +78,7 @@ def list_command(difficulty: str | None, tag: str | None, as_json: bool) -> None
 
 @click.command()
 @click.argument("slug")
-@click.option("--json", "as_json", is_flag=True, help="Print the metadata and statement as JSON.")
+@options.json_option
 def show(slug: str, as_json: bool) -> None:
     """Show a problem's statement.
 
@@ -120,21 +117,31 @@ def show(slug: str, as_json: bool) -> None:
 
 @click.command()
 @judging_options
-def test(slug: str | None, file: Path | None, as_json: bool, backend: str, verbose: bool) -> None:
+@options.watch_option
+def test(
+    slug: str | None, file: Path | None, as_json: bool, backend: str, gpus: str | None, verbose: bool, watch: bool
+) -> None:
     """Run the public tests (LeetCode's "Run").
 
     \b
     Example:
       judge test sliding-window-attention solution.py
+
+    \b
+    Watch mode:
+      judge test --watch
     """
+    if watch:
+        watch_tests(slug, file, as_json, backend, gpus, verbose)
+        return
     slug, file = resolve_target(slug, file)
-    result = common.judge_and_report(slug, file, "public", as_json, backend, verbose)
+    result = common.judge_and_report(slug, file, "public", as_json, backend, verbose, gpus)
     sys.exit(exit_code_for(result.verdict))
 
 
 @click.command()
 @judging_options
-def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, verbose: bool) -> None:
+def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, gpus: str | None, verbose: bool) -> None:
     """Judge a submission on the hidden tests (LeetCode's "Submit").
 
     \b
@@ -142,14 +149,14 @@ def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, ver
       judge submit react-agent react_agent.py --json
     """
     slug, file = resolve_target(slug, file)
-    result = common.judge_and_report(slug, file, "hidden", as_json, backend, verbose)
+    result = common.judge_and_report(slug, file, "hidden", as_json, backend, verbose, gpus)
     record_submit(slug, file, result)
     sys.exit(exit_code_for(result.verdict))
 
 
 @click.command()
 @click.argument("slugs", nargs=-1)
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64), help="Runs side by side.")
+@options.jobs_option()
 @click.option(
     "--mutants",
     "mutant_sample",
@@ -158,8 +165,12 @@ def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, ver
     type=click.IntRange(0, 1000),
     help="Mutants sampled per problem and held to mutants.toml's score (0: off). See `judge mutants`.",
 )
-@common_options
-def verify(slugs: tuple[str, ...], jobs: int, mutant_sample: int, as_json: bool, backend: str) -> None:
+@options.json_option
+@options.backend_option
+@options.gpus_option
+def verify(
+    slugs: tuple[str, ...], jobs: int, mutant_sample: int, as_json: bool, backend: str, gpus: str | None
+) -> None:
     """Check every problem: reference Accepted, stub and known-wrong solutions rejected.
 
     Exits 1 when any check fails or any problem's metadata is broken. This is what CI runs.
@@ -175,7 +186,7 @@ def verify(slugs: tuple[str, ...], jobs: int, mutant_sample: int, as_json: bool,
     catalog = get_catalog()
     problems = [get_problem(slug) for slug in slugs] if slugs else list(catalog.problems.values())
     broken = [] if slugs else [str(e) for e in catalog.errors]
-    chosen = get_backend(backend)
+    chosen = get_backend(backend, gpus)
     total = sum(3 + len(p.wrong_solutions) + (1 if mutant_sample else 0) for p in problems)
     done = [0]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from judge.cli import options
 from judge.cli.common import EXIT_OK, EXIT_REJECTED, JudgeError, UserError, emit_json, get_backend, get_problem
 from judge.cli.present import table
 
@@ -19,9 +20,7 @@ def _eta(seconds: float) -> str:
 
 @click.command("mutants")
 @click.argument("slug")
-@click.option(
-    "--jobs", "-j", default=2, show_default=True, type=click.IntRange(1, 64), help="Mutants judged side by side."
-)
+@options.jobs_option(2, "Mutants judged side by side.")
 @click.option(
     "--backend",
     type=click.Choice(["fork", "local", "docker"]),
@@ -34,7 +33,7 @@ def _eta(seconds: float) -> str:
 @click.option("--operator", "operators", multiple=True, metavar="NAME", help="Judge only mutants of these operators.")
 @click.option("--no-cache", is_flag=True, help="Judge every mutant again instead of reusing cached results.")
 @click.option("--list", "list_only", is_flag=True, help="List the mutants (id and line) without judging them.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@options.json_option
 def mutants_command(
     slug: str,
     jobs: int,

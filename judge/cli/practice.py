@@ -1,4 +1,4 @@
-"""Timed practice commands: `judge start`, `status`, `pause`, `resume`, `practice`, and `judge test --watch`.
+"""Timed practice commands: `judge start`, `status`, `pause`, `resume`, `practice`, and `judge test --watch`'s loop.
 
 The workspace and its clock live in judge/workspace.py; submissions are recorded by
 judge/history.py. This module parses and presents.
@@ -6,25 +6,20 @@ judge/history.py. This module parses and presents.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import inspect
 import random
 import sqlite3
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from judge import history, workspace
-from judge.catalog import DIFFICULTIES, Problem
+from judge.catalog import Problem
 from judge.cli import common as core
+from judge.cli import options
 from judge_harness.schema import RunResult, Verdict
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 
 
 def _workspace_here() -> workspace.Workspace:
@@ -96,13 +91,8 @@ def begin(problem: Problem, directory: Path | None, minutes: int | None, as_json
 
 @click.command()
 @click.argument("slug")
-@click.option(
-    "--minutes", type=click.IntRange(1, 24 * 60), help="Minutes on the clock.  [default: the problem's estimate]"
-)
-@click.option(
-    "--dir", "directory", type=click.Path(path_type=Path, file_okay=False), help="Workspace folder.  [default: ./SLUG]"
-)
-@json_option
+@options.clock_options
+@options.json_option
 def start(slug: str, minutes: int | None, directory: Path | None, as_json: bool) -> None:
     """Start timed practice: a workspace with the statement, the stub to edit and the public tests.
 
@@ -116,7 +106,7 @@ def start(slug: str, minutes: int | None, directory: Path | None, as_json: bool)
 
 
 @click.command()
-@json_option
+@options.json_option
 def status(as_json: bool) -> None:
     """Show the clock and the submits so far for the workspace you are in.
 
@@ -140,7 +130,7 @@ def _toggle(stop: bool, as_json: bool) -> None:
 
 
 @click.command()
-@json_option
+@options.json_option
 def pause(as_json: bool) -> None:
     """Pause the workspace's clock.
 
@@ -152,7 +142,7 @@ def pause(as_json: bool) -> None:
 
 
 @click.command()
-@json_option
+@options.json_option
 def resume(as_json: bool) -> None:
     """Restart the workspace's paused clock.
 
@@ -164,15 +154,9 @@ def resume(as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--difficulty", type=click.Choice(DIFFICULTIES), help="Only problems of this difficulty.")
-@click.option("--tag", help="Only problems with this tag.")
-@click.option(
-    "--minutes", type=click.IntRange(1, 24 * 60), help="Minutes on the clock.  [default: the problem's estimate]"
-)
-@click.option(
-    "--dir", "directory", type=click.Path(path_type=Path, file_okay=False), help="Workspace folder.  [default: ./SLUG]"
-)
-@json_option
+@options.filter_options
+@options.clock_options
+@options.json_option
 def practice(
     difficulty: str | None, tag: str | None, minutes: int | None, directory: Path | None, as_json: bool
 ) -> None:
@@ -230,29 +214,15 @@ def record_submit(slug: str, file: Path, result: RunResult) -> None:
         )
 
 
-def add_watch_option(command: click.Command) -> None:
-    """Give `judge test` a --watch flag: rerun the public tests each time the file is saved."""
-    command.params.append(
-        click.Option(
-            ["--watch", "-w"], is_flag=True, help="Rerun whenever the file is saved (polls its mtime); Ctrl-C stops."
-        )
-    )
-    command.help = inspect.cleandoc(command.help or "") + "\n\n\b\nWatch mode:\n  judge test --watch"
-    original: Callable[..., Any] = command.callback  # type: ignore[assignment]
-
-    @functools.wraps(original)
-    def callback(watch: bool = False, **params: Any) -> Any:
-        return watch_tests(**params) if watch else original(**params)
-
-    command.callback = callback
-
-
-def watch_tests(slug: str | None, file: Path | None, as_json: bool, backend: str, verbose: bool) -> None:
+def watch_tests(
+    slug: str | None, file: Path | None, as_json: bool, backend: str, gpus: str | None, verbose: bool
+) -> None:
+    """`judge test --watch`: run the public tests, then again each time the file is saved, until Ctrl-C."""
     slug, file = core.resolve_target(slug, file)
 
     def once() -> None:
         try:
-            core.judge_and_report(slug, file, "public", as_json, backend, verbose)
+            core.judge_and_report(slug, file, "public", as_json, backend, verbose, gpus)
         except click.ClickException as exc:
             exc.show()  # a half-saved file is not the end of the session: say so and keep watching
 
@@ -264,4 +234,3 @@ def watch_tests(slug: str | None, file: Path | None, as_json: bool, backend: str
             once()
     except KeyboardInterrupt:
         click.echo("\nstopped watching", err=True)
-    sys.exit(core.EXIT_OK)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
+from judge.units import human_bytes
 from judge_harness.schema import RunResult, Verdict
 
 COLOURS = {
@@ -22,14 +21,6 @@ COLOURS = {
 
 def colour(verdict: Verdict, text: str | None = None) -> str:
     return click.style(text or verdict.value, fg=COLOURS[verdict], bold=True)
-
-
-def human_bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
@@ -65,7 +56,3 @@ def render_result(result: RunResult, *, verbose: bool = False) -> str:
         summary += f"\n{result.message}"
     parts.append("\n" + summary)
     return "\n".join(parts)
-
-
-def isatty() -> bool:
-    return sys.stdout.isatty()

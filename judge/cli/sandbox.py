@@ -1,40 +1,18 @@
 """`judge sandbox ...`: build the sandbox image and check the machine. The work is in judge.backends.docker.image
-and judge.backends.docker.doctor; this module parses and presents."""
+and judge.backends.docker.doctor; this module parses and presents.
+
+A build that fails is a sandbox error (exit 3); `doctor` exits 1 when a required check fails.
+"""
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 
 import click
 
-from judge.backends.docker import GPU_ENV
 from judge.backends.docker.image import SandboxError
-
-
-def add_gpus_option(*commands: click.Command) -> None:
-    """Give commands that judge a `--gpus all|N|ID,ID` option for the docker backend's containers.
-
-    `select` builds the backend without arguments, so the option is handed over through the
-    JUDGE_GPUS variable that DockerBackend.connect reads (setting JUDGE_GPUS works the same).
-    """
-
-    def remember(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
-        if value:
-            os.environ[GPU_ENV] = value
-        return value
-
-    for command in commands:
-        command.params.append(
-            click.Option(
-                ["--gpus"],
-                metavar="all|N|IDS",
-                expose_value=False,
-                callback=remember,
-                help="Give the sandbox GPUs (docker backend; needs the NVIDIA Container Toolkit).",
-            )
-        )
+from judge.cli import common as core
+from judge.cli import options
 
 
 @click.group()
@@ -55,7 +33,7 @@ def sandbox() -> None:
     is_flag=True,
     help="Build from a debootstrapped Debian (needs root and debootstrap) instead of pulling python:3.11-slim.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (progress still goes to stderr).")
+@options.json_option
 def build(no_registry: bool, as_json: bool) -> None:
     """Build the sandbox image for this checkout, tagged by a hash of its inputs.
 
@@ -72,17 +50,15 @@ def build(no_registry: bool, as_json: bool) -> None:
     try:
         report = build_image(registry=not no_registry, log=lambda line: click.echo(line, err=True))
     except SandboxError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise core.JudgeError(str(exc)) from None
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "tag": report.tag,
-                    "base": report.base,
-                    "size_bytes": report.size_bytes,
-                    "seconds": round(report.seconds, 1),
-                }
-            )
+        core.emit_json(
+            {
+                "tag": report.tag,
+                "base": report.base,
+                "size_bytes": report.size_bytes,
+                "seconds": round(report.seconds, 1),
+            }
         )
     else:
         click.echo(
@@ -91,7 +67,7 @@ def build(no_registry: bool, as_json: bool) -> None:
 
 
 @sandbox.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@options.json_option
 def doctor(as_json: bool) -> None:
     """Check the engine, the image and the sandbox's isolation with a probe container.
 
@@ -106,7 +82,7 @@ def doctor(as_json: bool) -> None:
     findings = diagnose()
     failed = [f for f in findings if f.required and not f.ok]
     if as_json:
-        click.echo(json.dumps({"ok": not failed, "findings": [f.as_json() for f in findings]}, indent=2))
+        core.emit_json({"ok": not failed, "findings": [f.as_json() for f in findings]})
     else:
         for finding in findings:
             mark = (
@@ -116,4 +92,4 @@ def doctor(as_json: bool) -> None:
             )
             click.echo(f"{mark:>4}  {finding.name}" + (f": {finding.detail}" if finding.detail else ""))
         click.echo("\nthe sandbox is ready" if not failed else f"\n{len(failed)} check(s) failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(core.EXIT_REJECTED if failed else core.EXIT_OK)

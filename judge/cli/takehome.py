@@ -12,6 +12,7 @@ from judge import grading, report, scan
 from judge import takehome as library
 from judge.backends import BackendError
 from judge.cli import common as core
+from judge.cli import options
 from judge.cli.present import table
 from judge_harness.schema import Verdict
 
@@ -37,7 +38,7 @@ def takehome() -> None:
     help="Time until the deadline.",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="New (or empty) folder for the bundle.")
-@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@options.json_option
 def create(slugs: str, hours: float, out: Path, as_json: bool) -> None:
     """Write a bundle for one candidate: statements, stubs, public tests, README and manifest.
 
@@ -65,7 +66,7 @@ def create(slugs: str, hours: float, out: Path, as_json: bool) -> None:
 @takehome.command()
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
 @click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 64), help="Runs side by side.")
+@options.jobs_option()
 @click.option(
     "--report",
     "report_dir",
@@ -80,7 +81,8 @@ def create(slugs: str, hours: float, out: Path, as_json: bool) -> None:
     show_default=True,
     help="Similarity that flags a pair.",
 )
-@core.common_options
+@options.json_option
+@options.backend_option
 def grade(
     manifest: Path,
     submissions: tuple[Path, ...],

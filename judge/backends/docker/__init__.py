@@ -48,7 +48,6 @@ STDERR_TAIL = 8192
 MAX_RUN_BYTES = 64 * 2**20
 LEFTOVER_AGE_S = 6 * 3600  # a container of another host's judge is stale after this
 POLL_S = 0.25
-GPU_ENV = "JUDGE_GPUS"
 CPUS_ENV = "JUDGE_SANDBOX_CPUS"
 SKIPPED_PARTS = ("wrong", "__pycache__")  # problem folder parts never sent into the box
 
@@ -229,7 +228,6 @@ class DockerBackend:
                 "got no such image); run `judge sandbox build` (or `judge sandbox build --no-registry` without a registry)"
             ) from None
         info = client.info()
-        gpus = gpus if gpus is not None else os.environ.get(GPU_ENV) or None
         runtimes = info.get("Runtimes", {})
         if gpus and "nvidia" not in runtimes:
             raise BackendError(
