@@ -527,13 +527,16 @@ def test_tool_names_are_case_sensitive(candidate):
     check_steps(result, [("CALC", "1+1", None), ("Calc", "2+2", "upper(2+2)"), ("calc", "3+3", "lower(3+3)")])
 
 
-def test_empty_tool_output_stays_empty(candidate):
-    tool = RecordingTool("clear", "Clears the page and returns nothing.", lambda _: "")
-    llm = ScriptedLLM([action("clear", "all"), final("cleared")])
-    result = run_agent(candidate, llm, [tool], "Clear the page.")
-    assert result.steps[0].observation == "", (
-        f"an empty tool output is the observation, got {result.steps[0].observation!r}"
-    )
+def test_tool_output_is_kept_as_returned(candidate):
+    raw = "  two lines\n\tof output \n\n"
+    tools = [
+        RecordingTool("clear", "Clears the page and returns nothing.", lambda _: ""),
+        RecordingTool("cat", "Prints the page as it is.", lambda _: raw),
+    ]
+    llm = ScriptedLLM([action("clear", "all"), action("cat", "page"), final("done")])
+    result = run_agent(candidate, llm, tools, "Clear the page.")
+    got = [step.observation for step in result.steps]
+    assert got == ["", raw], f"tool outputs are the observations as returned (empty, blanks kept), got {got!r}"
 
 
 @pytest.mark.parametrize(
@@ -629,13 +632,17 @@ def test_unparseable_turn_gets_a_format_reminder(candidate, completion):
 # -- observation length ------------------------------------------------------------------
 
 
-def long_text(length: int) -> str:
-    return "".join(chr(ord("a") + (7 * i + i // 26) % 26) for i in range(length))
+def long_text(length: int, alphabet: str = "abcdefghijklmnopqrstuvwxyz") -> str:
+    return "".join(alphabet[(7 * i + i // 26) % len(alphabet)] for i in range(length))
 
 
-@pytest.mark.parametrize("limit, length", [(100, 5000), (1, 50), (37, 38)])
-def test_long_observations_are_truncated(candidate, limit, length):
-    output = long_text(length)
+@pytest.mark.parametrize(
+    "limit, length, alphabet",
+    [(100, 5000, "abcdefghijklmnopqrstuvwxyz"), (1, 50, "xyz"), (37, 38, "ab"), (10, 30, "éß漢🙂ж")],
+    ids=["5000 chars", "limit 1", "one over", "non-ASCII characters"],
+)
+def test_long_observations_are_truncated(candidate, limit, length, alphabet):
+    output = long_text(length, alphabet)
     tool = RecordingTool("fetch", "Fetches a web page.", lambda _: output)
     llm = ScriptedLLM([action("fetch", "https://example.com"), final("ok")])
     result = run_agent(candidate, llm, [tool], "Read the page.", max_observation_chars=limit)
@@ -711,6 +718,20 @@ def test_max_steps_ends_the_run(candidate, max_steps):
         [("calc", f"{i}+{i}", f"calc-result({i}+{i})") for i in range(max_steps)],
     )
     assert tool.inputs == [f"{i}+{i}" for i in range(max_steps)], f"calc inputs: {tool.inputs}"
+
+
+def test_huge_limits_cost_nothing_until_used(candidate):
+    llm = ScriptedLLM([action("calc", "1+1"), final("2")])
+    result = run_agent(candidate, llm, [calc()], QUESTION, max_steps=10**12, max_observation_chars=10**12)
+    check_end(result, llm, "2", "answer", 2)
+    assert result.steps[0].observation == "calc-result(1+1)", describe_steps(result.steps)
+
+
+def test_an_agent_without_tools_still_runs(candidate):
+    llm = ScriptedLLM([action("calc", "1+1"), final("2")])
+    result = run_agent(candidate, llm, [], QUESTION)
+    check_end(result, llm, "2", "answer", 2)
+    assert "calc" in result.steps[0].observation, f"calc is an unknown tool, got {result.steps[0].observation!r}"
 
 
 def test_default_max_steps_is_8(candidate):
@@ -819,11 +840,14 @@ def test_same_tool_other_input_is_no_loop(candidate):
             action("calc", "1+2"),
             action("calc", "1+3"),
             action("calc", "1+1"),
+            action("search", "Paris"),
+            action("search", "paris"),
+            action("search", "PARIS"),
             final("ok"),
         ]
     )
-    result = run_agent(candidate, llm, [calc()], QUESTION)
-    check_end(result, llm, "ok", "answer", 5)
+    result = run_agent(candidate, llm, [calc(), search()], QUESTION)
+    check_end(result, llm, "ok", "answer", 8)
 
 
 def test_tool_error_repeats_are_a_loop(candidate):
