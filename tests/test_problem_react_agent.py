@@ -183,3 +183,26 @@ def test_reference_follows_the_hidden_oracle(script):
     assert inputs == want.tool_inputs
     assert [(s.action, s.action_input) for s in result.steps] == [(s.action, s.action_input) for s in want.steps]
     assert (result.answer, result.stop_reason, len(llm.prompts)) == (want.answer, want.stop_reason, want.llm_calls)
+
+
+# -- the worker-side watch on the caller's tools ------------------------------------------
+
+
+driver = load(str(PROBLEM / "driver.py"), "react_agent_driver")
+
+
+def watched_run(module: ModuleType) -> list[str]:
+    llm = Script(["Action: search\nAction Input: Paris", "Final Answer: Paris"])
+    tools = [module.Tool("search", "Searches.", str.upper), module.Tool("calc", "Computes.", str.lower)]
+    (result,), changes = driver.run_watching_tools(module, llm, tools, ["Where?"], {})
+    assert result.answer == "Paris"
+    return changes
+
+
+def test_watch_passes_the_reference():
+    assert watched_run(reference) == []
+
+
+def test_watch_reports_tools_sorted_in_place():
+    changes = watched_run(load_wrong("react-agent", "sorts_callers_tools.patch"))
+    assert len(changes) == 1 and "tools list changed" in changes[0], changes
