@@ -24,6 +24,7 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DIFFICULTIES = ("easy", "medium", "hard")
 REQUIRED_FILES = ("statement.md", "stub.py", "test_public.py", "test_hidden.py")
 KNOWN_DTYPES = ("float64", "float32", "float16", "bfloat16")
+MUTABLE_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 AUTHORING = ("wrong", "mutants.toml")  # in a problem folder, left out of its content hash
 
 
@@ -59,6 +60,7 @@ class Problem:
     limits: Limits
     tolerances: dict[str, tuple[float, float]]
     wrong_solutions: dict[str, Verdict]
+    mutable_inputs: tuple[str, ...] = ()  # "<callable>:<parameter>" a submission may write into
 
     @property
     def module_name(self) -> str:
@@ -215,6 +217,12 @@ def load_problem(folder: Path) -> Problem:
         tolerances[dtype] = (float(tol["atol"]), float(tol["rtol"]))
 
     wrong = _wrong_solutions(folder, data, toml_path)
+    mutable = _string_list(data, "mutable_inputs", toml_path, required=False)
+    for entry in mutable:
+        if not MUTABLE_RE.match(entry):
+            raise ProblemError(
+                toml_path, "mutable_inputs", f"expected <callable>:<parameter> (e.g. SlidingWindowKVCache.step:q), got {entry!r}"
+            )
 
     return Problem(
         slug=slug,
@@ -231,6 +239,7 @@ def load_problem(folder: Path) -> Problem:
         limits=limits,
         tolerances=tolerances,
         wrong_solutions=wrong,
+        mutable_inputs=mutable,
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import resource
 import select
@@ -39,6 +40,9 @@ RESULT_BYTES = 64 * 1024
 # (env JUDGE_MUTANT_FLOOR_S overrides both, for tests), never past the problem's suite limit.
 WALL_FLOOR_S = float(os.environ.get("JUDGE_MUTANT_FLOOR_S", 10))
 CPU_FLOOR_S = float(os.environ.get("JUDGE_MUTANT_FLOOR_S", 5))
+# And each test: 5x the reference's time on that test + 2 s of CPU, at most the problem's test_timeout_s.
+TEST_CPU_FACTOR = 5
+TEST_CPU_FLOOR_S = float(os.environ.get("JUDGE_MUTANT_FLOOR_S", 2))
 PR_SET_PDEATHSIG = 1
 
 
@@ -85,6 +89,7 @@ class ForkRunner:
         self._candidate: Any = None
         self._plugin: Any = None
         self._error: BaseException | None = None
+        self._result_fd: int | None = None  # set in a child
 
     # -- the parent: one pytest session ----------------------------------------------------------
     def run(self, work: Iterable[tuple[str, str, str | None]], on_result: ResultCallback) -> dict[str, Any]:
@@ -113,7 +118,13 @@ class ForkRunner:
         _forget_modules_under(problem_dir)
         sys.path.insert(0, problem_dir)
         driver = load_module(str(self.problem.driver), "_judge_driver") if self.problem.driver else None
-        self._candidate = InProcessCandidate(None, driver, list(self.problem.dataclasses), measure_memory=True)
+        self._candidate = InProcessCandidate(
+            None,
+            driver,
+            list(self.problem.dataclasses),
+            measure_memory=True,
+            mutable_inputs=self.problem.mutable_inputs,
+        )
         self._plugin = JudgePlugin(self._candidate, test_timeout_s=0, tolerances=dict(self.problem.tolerances))
         work = list(work)
         runner = self
@@ -174,7 +185,7 @@ class ForkRunner:
         that no child pays for them."""
         from judge_harness.worker import load_module
 
-        self._candidate._module = load_module(str(self.problem.reference), self.problem.module_name)
+        self._candidate.use_module(load_module(str(self.problem.reference), self.problem.module_name))
         with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
             result = self._run_items(None, self._items, stop=False)
         self._plugin.results.clear()
@@ -214,6 +225,7 @@ class ForkRunner:
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
+            self._result_fd = write_fd
             if budget:
                 cpu = int(self.cpu_budget_s) + 1
                 resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -241,7 +253,7 @@ class ForkRunner:
         cpu_started = usage.ru_utime + usage.ru_stime
         if path is not None:
             try:
-                self._candidate._module = load_module(str(path), self.problem.module_name)
+                self._candidate.use_module(load_module(str(path), self.problem.module_name))
             except BaseException as exc:  # noqa: BLE001 - a mutant that does not import is killed
                 message = f"{type(exc).__name__}: {exc}"[:300]
                 return {
@@ -253,9 +265,13 @@ class ForkRunner:
                     "cpu_s": 0.0,
                 }
         results = self._plugin.results
+        reference_s = {nodeid: seconds for nodeid, seconds in self.baseline.get("tests", [])}
         for index, item in enumerate(items):
             following = items[index + 1] if index + 1 < len(items) else None
             item.repr_failure = _short_failure  # pytest's report (source, locals) is not read here: skip it
+            if self._result_fd is not None:  # in a child: the parent learns which test a kill cut short
+                os.write(self._result_fd, f"T {item.nodeid}\n".encode())
+                _limit_test_cpu(reference_s.get(item.nodeid, 1.0), self.problem.limits.test_timeout_s)
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
             if stop and self.stop_at_first_failure and any(r.verdict.value != "Accepted" for r in results):
                 break
@@ -286,30 +302,29 @@ class ForkRunner:
             _kill_group(pid)
         _, status = os.waitpid(pid, 0)
         _kill_group(pid)  # anything the mutant left running in its group
+        while chunk := os.read(child["fd"], RESULT_BYTES):  # the child is gone: this reaches the end
+            child["data"] += chunk
         os.close(child["fd"])
         child["path"].unlink(missing_ok=True)
         wall = round(time.monotonic() - child["started"], 3)
+        lines = child["data"].decode(errors="replace").strip().splitlines()
+        started = [line[2:] for line in lines if line.startswith("T ")]
+        died = {"test": started[-1] if started else "", "tests_run": len(started), "wall_s": wall}
         if timed_out:
             return {
+                **died,
                 "verdict": "Time Limit Exceeded",
-                "test": "",
-                "tests_run": 0,
-                "wall_s": wall,
                 "message": f"past the wall budget of {self.wall_budget_s:.0f} s",
             }
         try:
-            result = json.loads(child["data"].decode().strip().splitlines()[-1])
+            result = json.loads(lines[-1])
         except (ValueError, IndexError):
             signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
             verdict = "Time Limit Exceeded" if signum in (signal.SIGXCPU, signal.SIGKILL) else "Runtime Error"
             what = signal.Signals(signum).name if signum else f"exit {os.WEXITSTATUS(status)}"
-            return {
-                "verdict": verdict,
-                "test": "",
-                "tests_run": 0,
-                "wall_s": wall,
-                "message": f"the suite's process died ({what})",
-            }
+            if signum == signal.SIGXCPU:
+                what = "past its CPU budget"
+            result = {**died, "verdict": verdict, "message": f"the process running the suite died ({what})"}
         if result.get("verdict") not in ("Accepted", "Internal Error") and result.get("test"):
             self.kill_counts[result["test"]] += 1
         return result
@@ -323,6 +338,19 @@ class ForkRunner:
             child = self._children.pop(pid)
             os.close(child["fd"])
             child["path"].unlink(missing_ok=True)
+
+
+def _limit_test_cpu(reference_s: float, test_timeout_s: float) -> None:
+    """The next test may use TEST_CPU_FACTOR x the reference's time on it + TEST_CPU_FLOOR_S of CPU
+    (never more than the problem's per-test limit); past it the kernel sends SIGXCPU."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = usage.ru_utime + usage.ru_stime
+    allowed = min(TEST_CPU_FACTOR * reference_s + TEST_CPU_FLOOR_S, test_timeout_s)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = math.ceil(used + allowed)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard - 1)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def _short_failure(excinfo: Any) -> str:

@@ -62,6 +62,7 @@ def checker_spec(
         "dataclasses": list(problem.dataclasses),
         "forbidden": list(problem.forbidden),
         "preload": list(problem.preload),
+        "mutable_inputs": list(problem.mutable_inputs),
         "threads": problem.threads,
         "driver": driver,
         "memory_bytes": problem.limits.memory_mb * 2**20,

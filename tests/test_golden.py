@@ -15,7 +15,15 @@ from judge import runner
 from judge_harness.schema import Verdict
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+GUARD_PROBLEMS = Path(__file__).resolve().parent / "fixtures" / "guard_problems"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "submission.py").exists())
+
+
+def guard_problem():  # noqa: ANN201
+    """The input guard's fixture (outside fixtures/problems, so the toy catalog stays one problem)."""
+    from judge.catalog import load_catalog
+
+    return load_catalog([GUARD_PROBLEMS]).get("toy-guard")
 
 
 def test_every_golden_case_has_an_expectation() -> None:
@@ -29,9 +37,16 @@ def test_every_golden_case_has_an_expectation() -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_golden_local(case: str, toy_problem, local_backend) -> None:  # noqa: ANN001
     expected = json.loads((GOLDEN / case / "expected.json").read_text())
-    result = runner.run(toy_problem, GOLDEN / case / "submission.py", "hidden", local_backend)
+    problem = guard_problem() if expected.get("problem") == "toy-guard" else toy_problem
+    contains = expected.pop("message_contains", None)
+    result = runner.run(problem, GOLDEN / case / "submission.py", "hidden", local_backend)
     document = result.as_json()
     assert {k: document[k] for k in expected} == expected, json.dumps(document, indent=1)[:3000]
+    if contains:  # the first failing test's message
+        failing = [t for t in document["tests"] if t["verdict"] != "Accepted"]
+        assert failing and contains in failing[0]["message"], json.dumps(document, indent=1)[:3000]
+    if problem is not toy_problem:
+        return
     if case.startswith("forge_"):
         assert result.verdict is not Verdict.ACCEPTED
     if result.verdict not in (Verdict.COMPILATION_ERROR, Verdict.INTERNAL_ERROR):

@@ -242,6 +242,7 @@ def test_runner_kill_rate_is_exactly_known(tmp_path: Path) -> None:
     killed = {key for key, r in by_key.items() if r["killed"]}
     assert killed == KILLED | SPIN_LOOPS
     assert all(by_key[key]["verdict"] == "Time Limit Exceeded" for key in SPIN_LOOPS)
+    assert all(by_key[key]["test"] == "test_hidden.py::test_spin" for key in SPIN_LOOPS)  # the test it was in
     total = len(generate(REFERENCE))
     assert report["mutants"] == total and report["equivalent"] == 1
     assert report["survived"] == total - len(killed) - 1

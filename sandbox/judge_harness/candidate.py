@@ -7,6 +7,7 @@ submission into the test process (development only: no isolation, no memory figu
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import time
@@ -15,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from judge_harness.codec import Record
+from judge_harness.guard import CallGuard, guard_autograd_functions
 from judge_harness.remote import _CURRENT, CallStats, JudgeAbort, Worker, _read_status
 from judge_harness.schema import Verdict
 
@@ -125,16 +127,24 @@ class InProcessCandidate:
     """Same surface as `Candidate`, calling the module directly. Not isolated; for authoring tests."""
 
     def __init__(
-        self, module: ModuleType, driver: ModuleType | None, dataclass_names: list[str], measure_memory: bool = False
+        self,
+        module: ModuleType | None,
+        driver: ModuleType | None,
+        dataclass_names: list[str],
+        measure_memory: bool = False,
+        mutable_inputs: list[str] | tuple[str, ...] = (),
     ) -> None:
         self._module = module
+        self._mutable = set(mutable_inputs)
         self._dataclasses = set(dataclass_names)
         self._measure_memory = measure_memory  # peak RSS growth per call, as the worker's is measured
         self.deadline = math.inf
         self.last_call = CallStats()
         self.peak_bytes = 0
         self.driver = _Namespace(
-            lambda name, args, kwargs: self._run(getattr(driver, name), (self._module, *args), kwargs)
+            lambda name, args, kwargs: self._run(
+                getattr(driver, name), (self._module, *args), kwargs, f"driver.{name}", skip_first=True
+            )
         )
 
     def begin_test(self, deadline: float, suite_deadline: float = math.inf) -> None:
@@ -144,12 +154,19 @@ class InProcessCandidate:
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)
-        return lambda *args, **kwargs: self._run(getattr(self._module, name), args, kwargs)
+        return lambda *args, **kwargs: self._run(getattr(self._module, name), args, kwargs, name)
 
-    def _run(self, function: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    def use_module(self, module: ModuleType) -> None:
+        """Judge `module` from now on (the mutant runner swaps modules under one session)."""
+        self._module = module
+        guard_autograd_functions(module, self._mutable)
+
+    def _run(self, function: Callable[..., Any], args: tuple, kwargs: dict, label: str, skip_first: bool = False) -> Any:
         from judge_harness.remote import CandidateError
 
         args, kwargs = self._inward(args), self._inward(kwargs)
+        signature_of = functools.partial(function, args[0]) if skip_first else function
+        guard = CallGuard(label, signature_of, args[1:] if skip_first else args, kwargs, self._mutable)
         rss_before = _reset_peak() if self._measure_memory else 0
         started = time.monotonic()
         try:
@@ -162,6 +179,7 @@ class InProcessCandidate:
             if self._measure_memory:
                 self.last_call.peak_bytes = max(0, _read_status(os.getpid()).get("VmHWM", 0) - rss_before)
                 self.peak_bytes = max(self.peak_bytes, self.last_call.peak_bytes)
+        guard.check()
         return self._outward(value)
 
     def _inward(self, value: Any) -> Any:
@@ -229,7 +247,7 @@ class _LocalObject:
         return self.call("__call__", *args, **kwargs)
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return self._owner._run(getattr(self._obj, method), args, kwargs)
+        return self._owner._run(getattr(self._obj, method), args, kwargs, f"{type(self._obj).__name__}.{method}")
 
     def len(self) -> int:
         return self.call("__len__")

@@ -46,6 +46,7 @@ def run(spec: dict[str, Any]) -> RunResult:
         "forbidden": spec.get("forbidden", []),
         "driver": spec.get("driver"),
         "preload": spec.get("preload", ["torch"]),
+        "mutable_inputs": spec.get("mutable_inputs", []),
     }
     memory_bytes = int(spec["memory_bytes"])
     threads = str(int(spec.get("threads", 1)))

@@ -27,7 +27,9 @@ def run(problem_dir: Path, submission: Path, suite: str, extra: list[str] | None
     module = load_module(str(submission), module_name)
     driver_path = problem_dir / "driver.py"
     driver = load_module(str(driver_path), "_judge_driver") if driver_path.exists() else None
-    candidate = InProcessCandidate(module, driver, meta.get("dataclasses", []))
+    mutable = meta.get("mutable_inputs", [])
+    candidate = InProcessCandidate(module, driver, meta.get("dataclasses", []), mutable_inputs=mutable)
+    candidate.use_module(module)
     tolerances = {k: (float(v["atol"]), float(v["rtol"])) for k, v in meta.get("tolerances", {}).items()}
     plugin = JudgePlugin(candidate, test_timeout_s=0, tolerances=tolerances)
     sys.path.insert(0, str(problem_dir))

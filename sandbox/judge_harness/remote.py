@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from judge_harness.codec import CodecError, Decoder, Encoder, Handle, read_message, write_message
+from judge_harness.guard import InputModified
 from judge_harness.schema import OUTPUT_CAPTURE_BYTES, OUTPUT_LIMIT_BYTES, Verdict
 
 POLL_S = 0.005  # memory poll period while a call runs
@@ -361,6 +362,8 @@ class Worker:
                     continue
                 if op == "result":
                     return Decoder(buffers, make_handle=self._make_handle).decode(message["payload"])
+                if op == "error" and message.get("type") == "InputModified":
+                    raise InputModified(str(message.get("message")))  # an AssertionError: Wrong Answer
                 if op == "error":
                     raise CandidateError(
                         str(message.get("type")), str(message.get("message")), str(message.get("traceback", ""))

@@ -10,6 +10,7 @@ checker; the protocol runs on separate fds so a print cannot corrupt it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import io
 import json
@@ -21,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from judge_harness.codec import Decoder, Encoder, Handle, read_message, write_message
+from judge_harness.guard import CallGuard, InputModified, guard_autograd_functions
 
 FORBIDDEN_MESSAGE = "{path} is not available to submissions for this problem"
 
@@ -107,6 +109,7 @@ class Worker:
         self.objects: dict[int, Any] = {}
         self.module: ModuleType | None = None
         self.driver: ModuleType | None = None
+        self.mutable = set(spec.get("mutable_inputs", []))  # "<callable>:<parameter>" allowed to change
 
     # -- values ------------------------------------------------------------------------
     def register(self, value: Any) -> Handle:
@@ -159,6 +162,16 @@ class Worker:
             return lambda *args, **kwargs: function(self.module, *args, **kwargs)
         return getattr(self.objects[int(target)], message["name"])
 
+    def describe(self, message: dict[str, Any], function: Any) -> tuple[str, Any]:
+        """The name problem.toml's `mutable_inputs` uses for this call, and the function whose
+        signature names its parameters (a driver function without its leading `module`)."""
+        target, name = message["target"], message["name"]
+        if target == "module":
+            return name, function
+        if target == "driver":
+            return f"driver.{name}", functools.partial(getattr(self.driver, name), self.module)
+        return f"{type(self.objects[int(target)]).__name__}.{name}", function
+
     def serve(self) -> None:
         while True:
             try:
@@ -174,8 +187,14 @@ class Worker:
             try:
                 function = self.target(message)
                 args, kwargs = self.decode(message["payload"], buffers)
+                label, signature_of = self.describe(message, function)
+                guard = CallGuard(label, signature_of, args, kwargs, self.mutable)
                 value = function(*args, **kwargs)
+                guard.check()
                 tree, out_buffers = self.encode(value)
+            except InputModified as exc:  # the checker turns this into Wrong Answer
+                self.send({"op": "error", "type": "InputModified", "message": str(exc)[:2000], "traceback": ""})
+                continue
             except Exception as exc:  # the submission's exception goes back as data
                 tb = traceback.format_exception(exc)
                 self.send(
@@ -198,6 +217,7 @@ class Worker:
         block_forbidden(self.spec.get("forbidden", []))
         try:
             self.module = load_module(self.spec["submission"], self.spec["module_name"])
+            guard_autograd_functions(self.module, self.mutable)
             missing = [name for name in self.spec.get("entry_points", []) if not hasattr(self.module, name)]
             if self.spec.get("driver"):
                 self.driver = load_module(self.spec["driver"], "_judge_driver")
