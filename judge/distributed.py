@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from judge import __version__
-from judge.backends import BackendError
-from judge.runner import Execution, Job
+from judge.backends import Backend, BackendError
+from judge.backends.base import Execution, Job
 
 QUEUE_ENV = "JUDGE_QUEUE"
 PRIORITIES = ("interactive", "takehome", "verify")  # workers listen in this order
@@ -186,7 +186,7 @@ def _beat(connection: Any, name: str, stop: threading.Event) -> None:
         stop.wait(HEARTBEAT_S)
 
 
-def serve(url: str, backend: Any, *, name: str, burst: bool = False) -> None:
+def serve(url: str, backend: Backend, *, name: str, burst: bool = False) -> None:
     """One slot: pull runs from this version's queues, highest priority first, until stopped (SIGTERM/SIGINT)."""
     from rq import SimpleWorker
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from judge import __version__, runner, scan
+from judge.backends.base import Backend
 from judge.catalog import Catalog, Problem
 from judge.staging import SubmissionError
 from judge.takehome import BLOCKING, Bundle, BundleProblem, Candidate, TakehomeError, inspect
@@ -34,7 +35,7 @@ def _ratio(value: float, reference: float) -> float | None:
     return round(value / reference, 2) if reference > 0 else None
 
 
-def _judge(problem: Problem, path: Path, backend: Any) -> RunResult | str:
+def _judge(problem: Problem, path: Path, backend: Backend) -> RunResult | str:
     """A RunResult, or the reason the file could not be judged at all."""
     try:
         return runner.run(problem, path, "hidden", backend)
@@ -48,7 +49,7 @@ def grade(
     bundle: Bundle,
     folders: list[Path],
     catalog: Catalog,
-    backend: Any,
+    backend: Backend,
     *,
     jobs: int = 1,
     threshold: float = scan.DEFAULT_THRESHOLD,

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from judge.backends.base import Backend, abort_all
 from judge.mutation_operators import OPERATORS, Mutant, generate
 
 __all__ = ["OPERATORS", "Mutant", "generate"]
@@ -347,7 +348,7 @@ def run_mutants(
     use_cache: bool = True,
     cache_root: Path | None = None,
     progress: Progress | None = None,
-    backend_object: Any = None,
+    backend_object: Backend | None = None,
 ) -> Report:
     """Generate (or take `only`) the reference's mutants, judge each on the hidden suite, summarise."""
     started = time.monotonic()
@@ -423,7 +424,7 @@ def run_mutants(
 
 
 def _run_with_backend(
-    problem: Any, todo: list[Mutant], jobs: int, backend: Any, cache: ResultCache, finish: Any
+    problem: Any, todo: list[Mutant], jobs: int, backend: Backend, cache: ResultCache, finish: Any
 ) -> None:
     """The real judge (local subprocesses or the Docker sandbox), whole suite per mutant: for fidelity checks."""
     import concurrent.futures
@@ -452,7 +453,5 @@ def _run_with_backend(
         except KeyboardInterrupt:
             for future in futures:
                 future.cancel()
-            abort = getattr(backend, "abort_all", None)
-            if abort is not None:
-                abort()
+            abort_all(backend)  # the docker and queue backends end their runs in flight now
             raise

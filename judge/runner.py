@@ -7,72 +7,29 @@ verdict without the key), and maps a wall-time kill or a missing result to a ver
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 import json
 import secrets
 import time
 from pathlib import Path
-from typing import Any
 
 from judge import __version__
+from judge.backends.base import RESULT_STDOUT_LIMIT, Backend, Execution, Job, checker_spec
 from judge.catalog import Problem
 from judge.staging import Submission, read_submission
 from judge_harness.checker import sign
 from judge_harness.schema import RunResult, Verdict
 
 SUITES = ("public", "hidden")
-RESULT_STDOUT_LIMIT = 32 * 2**20  # what the host reads from the checker's result channel
-
-
-@dataclasses.dataclass
-class Execution:
-    """What a backend observed of one checker run."""
-
-    stdout: bytes
-    stderr_tail: str
-    exit_code: int | None
-    timed_out: bool = False
-    oom_killed: bool = False
-    stdout_overflow: bool = False
-    judged_by: str = ""  # the queue worker that judged it ("" when this process did)
-
-
-@dataclasses.dataclass(frozen=True)
-class Job:
-    problem: Problem
-    submission: Submission
-    suite: str
-    key: bytes
-
-
-def checker_spec(
-    job: Job, *, problem_dir: str, submission: str, driver: str | None, worker_cwd: str, **extra: Any
-) -> dict[str, Any]:
-    """The checker's stdin document; paths are as the checker sees them."""
-    problem = job.problem
-    return {
-        "problem": problem.slug,
-        "suite": job.suite,
-        "problem_dir": problem_dir,
-        "test_file": f"{problem_dir}/test_{job.suite}.py",
-        "submission": submission,
-        "module_name": problem.module_name,
-        "entry_points": list(problem.entry_points),
-        "dataclasses": list(problem.dataclasses),
-        "forbidden": list(problem.forbidden),
-        "preload": list(problem.preload),
-        "mutable_inputs": list(problem.mutable_inputs),
-        "threads": problem.threads,
-        "driver": driver,
-        "memory_bytes": problem.limits.memory_mb * 2**20,
-        "test_timeout_s": problem.limits.test_timeout_s,
-        "suite_wall_s": problem.limits.suite_wall_s,
-        "tolerances": {k: list(v) for k, v in problem.tolerances.items()},
-        "worker_cwd": worker_cwd,
-        "key": job.key.hex(),
-        **extra,
-    }
+__all__ = [
+    "RESULT_STDOUT_LIMIT",
+    "SUITES",
+    "Execution",
+    "Job",
+    "checker_spec",
+    "interpret",
+    "run",
+]  # Job & co. still import from here
 
 
 def interpret(job: Job, execution: Execution) -> RunResult:
@@ -109,7 +66,7 @@ def interpret(job: Job, execution: Execution) -> RunResult:
     return result
 
 
-def run(problem: Problem, submission: Path | Submission, suite: str, backend: Any) -> RunResult:
+def run(problem: Problem, submission: Path | Submission, suite: str, backend: Backend) -> RunResult:
     """Judge `submission` on `problem`'s `suite` tests with `backend`. Raises SubmissionError on bad input."""
     if suite not in SUITES:
         raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")

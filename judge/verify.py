@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from judge import runner
+from judge.backends.base import Backend, abort_all
 from judge.catalog import Problem
 from judge.staging import Submission, submission_from_source
 from judge.wrong import WrongSolutionError
@@ -99,7 +100,7 @@ def plan(problem: Problem) -> list[tuple[Check, Path | Submission, str]]:
     return jobs
 
 
-def _judge(check: Check, problem: Problem, path: Path | Submission, suite: str, backend: Any) -> Check:
+def _judge(check: Check, problem: Problem, path: Path | Submission, suite: str, backend: Backend) -> Check:
     if check.actual:  # decided before judging (a patch that does not apply)
         return check
     if isinstance(path, Path) and not path.exists():
@@ -135,7 +136,7 @@ def check_mutants(problem: Problem, count: int) -> Check:
 
 def verify(
     problems: list[Problem],
-    backend: Any,
+    backend: Backend,
     jobs: int = 1,
     progress: Callable[[Check], None] | None = None,
     mutants: int = 0,
@@ -157,9 +158,7 @@ def verify(
         except KeyboardInterrupt:
             for future in futures:
                 future.cancel()
-            abort = getattr(backend, "abort_all", None)  # the docker backend: kill running boxes now
-            if abort is not None:
-                abort()
+            abort_all(backend)  # the docker and queue backends end their runs in flight now
             raise
     checks.extend(item[0] for item in work)
     checks.extend(future.result() for future in sampled)

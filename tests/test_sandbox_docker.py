@@ -7,10 +7,12 @@ The attacks on the sandbox are in tests/adversarial/.
 from __future__ import annotations
 
 import _thread
+import ast
 import importlib.util
 import io
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -26,6 +28,7 @@ from click.testing import CliRunner
 from judge import runner
 from judge.backends import BackendError
 from judge.backends import docker as docker_backend_module
+from judge.backends.base import Job
 from judge.backends.docker import (
     CHECKER_UID,
     LABEL_OWNER,
@@ -34,13 +37,13 @@ from judge.backends.docker import (
     DockerBackend,
     StreamReader,
     device_requests,
+    limits,
     owner_label,
     run_archive,
 )
 from judge.backends.docker import image as sandbox_image
 from judge.catalog import load_problem
 from judge.cli import cli
-from judge.runner import Job
 from judge.staging import read_submission
 from judge_harness.schema import Verdict
 from tests.sandbox_support import PROBE_PROBLEM, docker_backend, own_containers, probe_problem  # noqa: F401 - fixtures
@@ -104,6 +107,41 @@ def test_container_config_hardens_every_run() -> None:
     assert f"uid={WORKER_UID}" in config["tmpfs"]["/tmp"] and "size=" in config["tmpfs"]["/tmp"]
     assert config["labels"][LABEL_RUN] == "1" and config["labels"][LABEL_OWNER] == owner_label()
     assert config["device_requests"] == []
+
+
+def _entrypoint_constants() -> dict[str, object]:
+    """The entry point's module-level constants, evaluated from its source (it runs in the box and cannot import judge)."""
+    tree = ast.parse(ENTRYPOINT.read_text())
+    values: dict[str, object] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = eval(compile(ast.Expression(node.value), "entrypoint", "eval"), {}, values)
+            except NameError:
+                continue  # refers to something not a plain constant
+    return values
+
+
+def test_the_entrypoint_keeps_exactly_the_capabilities_and_sizes_of_limits() -> None:
+    constants = _entrypoint_constants()
+    assert {name: constants[f"CAP_{name}"] for name in limits.CHECKER_CAPS} == limits.CAPABILITY_NUMBERS
+    assert sorted(constants["CHECKER_CAPS"]) == sorted(limits.CAPABILITY_NUMBERS.values())
+    assert constants["MAX_RUN_BYTES"] == limits.MAX_RUN_BYTES
+    assert f"os.chmod(JUDGE_ROOT, 0o{limits.JUDGE_MODE:o})" in ENTRYPOINT.read_text()
+    assert limits.capability_mask() == f"{sum(1 << n for n in constants['CHECKER_CAPS']):016x}"
+
+
+def test_the_dockerfile_makes_the_users_and_modes_of_limits() -> None:
+    text = (ENTRYPOINT.parent / "Dockerfile").read_text()
+    users = dict(re.findall(r"echo '(judge-\w+):x:(\d+):\d+:[^']*' >> /etc/passwd", text))
+    assert {name: int(uid) for name, uid in users.items()} == {
+        "judge-checker": limits.CHECKER_UID,
+        "judge-worker": limits.WORKER_UID,
+    }
+    uid, gid = limits.CHECKER_UID, limits.CHECKER_UID
+    assert f"chown {uid}:{gid} /judge; chmod {limits.JUDGE_MODE:04o} /judge" in text
+    uid = limits.WORKER_UID
+    assert f"chown {uid}:{uid} /tmp; chmod {limits.TMP_MODE:04o} /tmp" in text
 
 
 def test_device_requests_follow_the_gpus_forms() -> None:
@@ -326,8 +364,8 @@ def test_leftovers_of_a_dead_judge_are_removed_on_connect(docker_backend) -> Non
         assert leftover.name not in names, "a crashed judge's container survived the next connect"
         assert live.name in names, "a live judge's container was removed"
     finally:
-        docker_backend_module._remove(live)
-        docker_backend_module._remove(leftover)
+        docker_backend_module.remove_container(live)
+        docker_backend_module.remove_container(leftover)
 
 
 @pytest.mark.docker
@@ -340,7 +378,7 @@ def test_a_box_killed_for_memory_reports_oom(docker_backend) -> None:  # noqa: F
     try:
         execution = docker_backend.stream(container, b"", time.monotonic() + 60)
     finally:
-        docker_backend_module._remove(container)
+        docker_backend_module.remove_container(container)
     assert execution.oom_killed and not execution.timed_out
 
 

@@ -1,23 +1,22 @@
 """Execution backends: `local` (subprocesses on the host) and `docker` (the sandbox).
 
-A backend has a `name` and `execute(job) -> Execution`; `select(name)` resolves
+The contract (Backend, Job, Execution, the checker's spec) is in base.py; `select(name)` resolves
 `auto` to docker when an engine answers with the sandbox image built, else local with a warning.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+
+from judge.backends.base import Backend, BackendError
+
+__all__ = ["BACKENDS", "Backend", "BackendError", "select"]
 
 BACKENDS = ("auto", "docker", "local")
 LOCAL_WARNING = "warning: no Docker engine answered; using the local backend, which is not a security boundary"
 
 
-class BackendError(RuntimeError):
-    """The backend cannot run at all (no engine, no image): a judge/sandbox error, exit 3."""
-
-
-def select(name: str, warn: Callable[[str], None] = lambda message: None, gpus: str | None = None) -> Any:
+def select(name: str, warn: Callable[[str], None] = lambda message: None, gpus: str | None = None) -> Backend:
     """The backend `name` names; `gpus` (`all`, a count or device ids) is for the docker backend's containers."""
     from judge.backends.local import LocalBackend
 

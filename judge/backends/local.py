@@ -18,9 +18,9 @@ import tempfile
 import threading
 from pathlib import Path
 
+from judge.backends.base import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
 from judge.catalog import Problem, problem_roots
 from judge.paths import SANDBOX_DIR, SOLUTIONS_DIR, TESTS_DIR
-from judge.runner import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
 from judge.staging import stage
 
 HARNESS_ROOT = SANDBOX_DIR

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from judge import runner
-from judge.backends import BackendError, select
+from judge.backends import Backend, BackendError, select
 from judge.catalog import Catalog, Problem, load_catalog
 from judge.cli.present import colour, render_result
 from judge.staging import SubmissionError
@@ -51,7 +51,7 @@ def get_problem(slug: str) -> Problem:
         raise UserError(str(exc)) from None
 
 
-def get_backend(name: str, gpus: str | None = None) -> Any:
+def get_backend(name: str, gpus: str | None = None) -> Backend:
     try:
         return select(name, gpus=gpus, warn=lambda message: click.echo(message, err=True))
     except BackendError as exc:

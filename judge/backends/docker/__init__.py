@@ -2,12 +2,13 @@
 
 Per run: a new container (labelled, removed in every case, leftovers of crashed runs removed
 when the next backend connects); no network; a read-only root; two capped tmpfs, /judge for
-the checker (uid 10001) and /tmp for the worker (uid 10002); no capability but the four in
+the checker (CHECKER_UID) and /tmp for the worker (WORKER_UID); no capability but the four in
 CHECKER_CAPS, which sandbox/entrypoint.py keeps for the checker only, with no-new-privileges; a
 pids limit, memory with swap equal to memory, a CPU quota, nofile/fsize/core ulimits, an empty
 environment. The run (spec, problem files, submission, driver) goes in as one tar on stdin;
 the checker's signed result comes back on stdout. The host enforces the suite's wall limit
-and caps what it reads while it streams. docs/sandbox.md explains each choice.
+and caps what it reads while it streams. Every limit is defined in limits.py; docs/sandbox.md
+explains each choice.
 """
 
 from __future__ import annotations
@@ -25,27 +26,29 @@ from pathlib import Path
 from typing import Any
 
 from judge.backends import BackendError
+from judge.backends.base import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
 from judge.backends.docker.image import SandboxError, engine, image_tag
-from judge.runner import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
+from judge.backends.docker.limits import (
+    CHECKER_CAPS,
+    CHECKER_MEMORY_MB,
+    CHECKER_UID,
+    FSIZE_BYTES,
+    JUDGE_MB,
+    JUDGE_MODE,
+    MAX_RUN_BYTES,
+    NOFILE,
+    PIDS_LIMIT,
+    SHM_MB,
+    TMP_MB,
+    TMP_MODE,
+    WORKER_UID,
+)
 
-CHECKER_UID = 10001  # kept in step with sandbox/Dockerfile
-WORKER_UID = 10002
-# What the checker keeps (and so the whole bounding set): start the worker as its uid (SETUID,
-# SETGID), stop it (KILL), reset its /proc/<pid>/clear_refs for per-call peak memory (DAC_OVERRIDE).
-CHECKER_CAPS = ("DAC_OVERRIDE", "KILL", "SETGID", "SETUID")
 LABEL_RUN = "judge.sandbox.run"
 LABEL_OWNER = "judge.sandbox.owner"
 WALL_SLACK_S = 20.0  # container start, checker and worker imports on top of the suite's wall limit
 BOX_GRACE_S = 30.0  # the box ends itself this long after the host should have stopped it
-CHECKER_MEMORY_MB = 1024  # pytest, torch and the tests, on top of the worker's memory_mb
-TMP_MB = 256  # the worker's /tmp (tmpfs pages count against the container's memory)
-JUDGE_MB = 64  # the checker's /judge: problem files, submission, pytest's byte-code
-SHM_MB = 16
-PIDS_LIMIT = 256
-NOFILE = 1024
-FSIZE_BYTES = 256 * 2**20
 STDERR_TAIL = 8192
-MAX_RUN_BYTES = 64 * 2**20
 LEFTOVER_AGE_S = 6 * 3600  # a container of another host's judge is stale after this
 POLL_S = 0.25
 CPUS_ENV = "JUDGE_SANDBOX_CPUS"
@@ -82,12 +85,13 @@ def remove_leftovers(client: Any) -> list[str]:
             created = datetime.fromisoformat(container.attrs["Created"][:19] + "+00:00")  # whole seconds, UTC
             alive = (datetime.now(UTC) - created).total_seconds() < LEFTOVER_AGE_S
         if not alive:
-            _remove(container)
+            remove_container(container)
             removed.append(container.name)
     return removed
 
 
-def _remove(container: Any) -> None:
+def remove_container(container: Any) -> None:
+    """Remove a container, running or not; one already gone (or going) is fine."""
     import docker
 
     try:
@@ -172,12 +176,15 @@ class StreamReader:
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, image: str, *, gpus: str | None = None, cpus: float = 2.0) -> None:
+    def __init__(self, image: str, *, gpus: str | None = None, cpus: float = 2.0, client: Any = None) -> None:
+        """`client`: an engine client for this thread (others connect their own); None connects on first use."""
         self.image = image
         self.gpus = gpus
         self.cpus = cpus
         self.owner = owner_label()
         self._local = threading.local()
+        if client is not None:
+            self._local.client = client
         self._live: set[Any] = set()  # containers running now, for abort_all
         self._live_lock = threading.Lock()
         self._aborting = False
@@ -237,9 +244,7 @@ class DockerBackend:
         remove_leftovers(client)
         engine_cpus = float(info.get("NCPU", 2))
         cpus = float(os.environ.get(CPUS_ENV) or min(2.0, engine_cpus))
-        backend = cls(tag, gpus=gpus, cpus=min(cpus, engine_cpus))
-        backend._local.client = client
-        return backend
+        return cls(tag, gpus=gpus, cpus=min(cpus, engine_cpus), client=client)
 
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
@@ -263,8 +268,8 @@ class DockerBackend:
             "network_mode": "none",
             "read_only": True,
             "tmpfs": {
-                "/judge": f"rw,nosuid,nodev,noexec,size={JUDGE_MB}m,uid={CHECKER_UID},gid={CHECKER_UID},mode=0711",
-                "/tmp": f"rw,nosuid,nodev,noexec,size={TMP_MB}m,uid={WORKER_UID},gid={WORKER_UID},mode=0700",
+                "/judge": f"rw,nosuid,nodev,noexec,size={JUDGE_MB}m,uid={CHECKER_UID},gid={CHECKER_UID},mode={JUDGE_MODE:04o}",
+                "/tmp": f"rw,nosuid,nodev,noexec,size={TMP_MB}m,uid={WORKER_UID},gid={WORKER_UID},mode={TMP_MODE:04o}",
             },
             "shm_size": f"{SHM_MB}m",
             "user": "0:0",  # only until the entry point drops to the checker uid
@@ -285,8 +290,6 @@ class DockerBackend:
         }
 
     def execute(self, job: Job) -> Execution:
-        import docker
-
         problem = job.problem
         wall_s = problem.limits.suite_wall_s + WALL_SLACK_S
         spec = checker_spec(
@@ -299,16 +302,22 @@ class DockerBackend:
             isolate=False,  # the container has its own network and mount isolation
             box={"checker_uid": CHECKER_UID, "checker_gid": CHECKER_UID, "deadline_s": wall_s + BOX_GRACE_S},
         )
-        archive = run_archive(job, spec)
-        client = self._client()
+        return self.run_container(
+            self.container_config(problem.slug, problem.limits.memory_mb), run_archive(job, spec), wall_s
+        )
+
+    def run_container(self, config: dict[str, Any], stdin: bytes, wall_s: float) -> Execution:
+        """Create a container from `config` (container_config's, perhaps adjusted), stream it, remove it."""
+        import docker
+
         try:
-            container = client.containers.create(**self.container_config(problem.slug, problem.limits.memory_mb))
+            container = self._client().containers.create(**config)
         except docker.errors.APIError as exc:
             raise BackendError(_explain(exc, self.gpus)) from None
         try:
-            return self.stream(container, archive, time.monotonic() + wall_s)
+            return self.stream(container, stdin, time.monotonic() + wall_s)
         finally:
-            _remove(container)
+            remove_container(container)
 
     def stream(self, container: Any, stdin: bytes, deadline: float) -> Execution:
         """Start `container`, feed it `stdin`, read its output until it ends or `deadline` (then kill it)."""

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from typing import Any
 
+from judge.backends.base import BackendError
 from judge.backends.docker.image import SandboxError, engine, image_tag
+from judge.backends.docker.limits import CHECKER_CAPS, CHECKER_UID, WORKER_UID, capability_mask
 
-CHECKER_CAPS_HEX = f"{sum(1 << n for n in (1, 5, 6, 7)):016x}"  # DAC_OVERRIDE, KILL, SETGID, SETUID
-NO_CAPS = "0000000000000000"
+CHECKER_CAPS_HEX = capability_mask(CHECKER_CAPS)
+NO_CAPS = capability_mask(())
 
 # Runs as the container's PID 1 in place of the entry point: the same privilege drop, then a
 # worker-like child; prints one JSON line. {checker} and {worker} are the two uids.
@@ -73,17 +74,12 @@ class Finding:
 
 def probe(client: Any, tag: str) -> dict[str, Any]:
     """Run PROBE in a container configured exactly like a judged run."""
-    from judge.backends.docker import CHECKER_UID, WORKER_UID, DockerBackend, _remove
+    from judge.backends.docker import DockerBackend
 
-    backend = DockerBackend(tag)
-    backend._local.client = client
+    backend = DockerBackend(tag, client=client)
     config = backend.container_config("doctor-probe", memory_mb=512)
     config["entrypoint"] = ["python3", "-I", "-c", PROBE.format(checker=CHECKER_UID, worker=WORKER_UID)]
-    container = client.containers.create(**config)
-    try:
-        execution = backend.stream(container, b"", time.monotonic() + 120)
-    finally:
-        _remove(container)
+    execution = backend.run_container(config, b"", wall_s=120)
     try:
         return json.loads(execution.stdout.decode().strip().splitlines()[-1])
     except (IndexError, ValueError):
@@ -93,13 +89,11 @@ def probe(client: Any, tag: str) -> dict[str, Any]:
 
 
 def _probe_findings(report: dict[str, Any]) -> list[Finding]:
-    from judge.backends.docker import CHECKER_UID, WORKER_UID
-
     worker = report.get("worker") or {}
     expectations = [
         ("checker runs as its own uid", report.get("checker_uid") == CHECKER_UID, f"uid {report.get('checker_uid')}"),
         (
-            "checker keeps only SETUID, SETGID, KILL, DAC_OVERRIDE",
+            f"checker keeps only {', '.join(CHECKER_CAPS)}",
             report.get("checker_caps") == CHECKER_CAPS_HEX,
             f"CapEff {report.get('checker_caps')}",
         ),
@@ -153,7 +147,7 @@ def diagnose() -> list[Finding]:
     findings.append(Finding("sandbox image built for this checkout", True, f"{tag}, {size:.0f} MiB"))
     try:
         findings.extend(_probe_findings(probe(client, tag)))
-    except (SandboxError, docker.errors.APIError) as exc:
+    except (SandboxError, BackendError, docker.errors.APIError) as exc:
         findings.append(Finding("probe container runs", False, str(exc)[:1000]))
     runtimes = info.get("Runtimes", {})
     gpu = "nvidia" in runtimes

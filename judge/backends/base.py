@@ -1,0 +1,94 @@
+"""The contract between the runner and a backend: what goes in (a Job), what comes out (an Execution).
+
+The runner (judge/runner.py) turns a submission into a Job, hands it to a backend, and
+interprets the Execution: it trusts only a result the checker signed with the job's key, so a
+backend moves bytes and enforces limits, it never decides a verdict. A backend:
+
+- has a `name` (recorded in every RunResult: "local", "docker", "queue");
+- `execute(job)` runs judge_harness.checker with `checker_spec(job, ...)` on its stdin, the paths
+  as the checker sees them, and reports what it observed; it raises BackendError when it cannot
+  run at all (no engine, no image), never for anything the submission did;
+- may have `abort_all()`, which ends every run in flight at once (Ctrl-C during a parallel verify).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Protocol, runtime_checkable
+
+from judge.catalog import Problem
+from judge.staging import Submission
+
+RESULT_STDOUT_LIMIT = 32 * 2**20  # what the host reads from the checker's result channel
+
+
+class BackendError(RuntimeError):
+    """The backend cannot run at all (no engine, no image): a judge/sandbox error, exit 3."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One run to execute: a problem's suite on a submission, with the key the checker signs the result with."""
+
+    problem: Problem
+    submission: Submission
+    suite: str
+    key: bytes
+
+
+@dataclasses.dataclass
+class Execution:
+    """What a backend observed of one checker run."""
+
+    stdout: bytes
+    stderr_tail: str
+    exit_code: int | None
+    timed_out: bool = False
+    oom_killed: bool = False
+    stdout_overflow: bool = False
+    judged_by: str = ""  # the queue worker that judged it ("" when this process did)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Where a checker runs. `abort_all()` is optional: see `abort_all` below."""
+
+    name: str
+
+    def execute(self, job: Job) -> Execution: ...
+
+
+def abort_all(backend: Backend) -> None:
+    """End every run `backend` has in flight, when it can (the docker and queue backends can)."""
+    abort = getattr(backend, "abort_all", None)
+    if abort is not None:
+        abort()
+
+
+def checker_spec(
+    job: Job, *, problem_dir: str, submission: str, driver: str | None, worker_cwd: str, **extra: Any
+) -> dict[str, Any]:
+    """The checker's stdin document (read by judge_harness.checker); paths are as the checker sees them."""
+    problem = job.problem
+    return {
+        "problem": problem.slug,
+        "suite": job.suite,
+        "problem_dir": problem_dir,
+        "test_file": f"{problem_dir}/test_{job.suite}.py",
+        "submission": submission,
+        "module_name": problem.module_name,
+        "entry_points": list(problem.entry_points),
+        "dataclasses": list(problem.dataclasses),
+        "forbidden": list(problem.forbidden),
+        "preload": list(problem.preload),
+        "mutable_inputs": list(problem.mutable_inputs),
+        "threads": problem.threads,
+        "driver": driver,
+        "memory_bytes": problem.limits.memory_mb * 2**20,
+        "test_timeout_s": problem.limits.test_timeout_s,
+        "suite_wall_s": problem.limits.suite_wall_s,
+        "tolerances": {k: list(v) for k, v in problem.tolerances.items()},
+        "worker_cwd": worker_cwd,
+        "key": job.key.hex(),
+        **extra,
+    }
