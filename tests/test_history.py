@@ -1,4 +1,4 @@
-"""judge/history.py and `judge history` / `judge stats`: recording, statistics, two writers at once, crashes."""
+"""judge/practice/history.py and `judge history` / `judge stats`: recording, statistics, two writers at once, crashes."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from judge import history
 from judge.cli import cli
+from judge.practice import history
 from judge_harness import schema
 from judge_harness.schema import RunResult, Verdict
 
@@ -28,7 +28,7 @@ WRITER = textwrap.dedent(
     import os, signal, sys, time
     from contextlib import contextmanager
     from pathlib import Path
-    from judge import history
+    from judge.practice import history
     from judge_harness.schema import RunResult, TestResult, Verdict
 
     db, who, count, go, crash = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from judge import history, workspace
 from judge.cli import cli
 from judge.cli import common as core
+from judge.practice import history, workspace
 from judge_harness import schema
 from judge_harness.schema import RunResult, Verdict
 

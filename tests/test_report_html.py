@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from judge import grading, report, takehome
 from judge.catalog import load_catalog
+from judge.takehome import bundle as takehome
+from judge.takehome import grading, report
 
 from .takehome_support import (
     ALICE,

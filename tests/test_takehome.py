@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from judge import grading, scan, takehome
 from judge.catalog import Problem, load_catalog
 from judge.cli import cli
+from judge.takehome import bundle as takehome
+from judge.takehome import grading, scan
 
 from .takehome_support import (
     ALICE,

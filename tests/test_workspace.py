@@ -1,4 +1,4 @@
-"""judge/workspace.py: laying out a workspace, finding it, and its clock."""
+"""judge/practice/workspace.py: laying out a workspace, finding it, and its clock."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from judge import workspace
 from judge.catalog import Problem, load_catalog
+from judge.practice import workspace
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "problems"
 

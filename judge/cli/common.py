@@ -88,7 +88,7 @@ def resolve_target(slug: str | None, file: Path | None) -> tuple[str, Path]:
     """SLUG and FILE as given, or from the workspace (`judge start`) holding the current directory."""
     if slug is not None and file is not None:
         return slug, file
-    from judge import workspace
+    from judge.practice import workspace
 
     try:
         here = workspace.find()

@@ -1,13 +1,13 @@
-"""`judge history` and `judge stats`: what judge/history.py recorded, as tables or JSON."""
+"""`judge history` and `judge stats`: what judge/practice/history.py recorded, as tables or JSON."""
 
 from __future__ import annotations
 
 import click
 
-from judge import history, workspace
 from judge.cli import common as core
 from judge.cli import options
 from judge.cli.present import table
+from judge.practice import history, workspace
 from judge_harness.schema import Verdict
 
 

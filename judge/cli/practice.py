@@ -1,7 +1,7 @@
 """Timed practice commands: `judge start`, `status`, `pause`, `resume`, `practice`, and `judge test --watch`'s loop.
 
-The workspace and its clock live in judge/workspace.py; submissions are recorded by
-judge/history.py. This module parses and presents.
+The workspace and its clock live in judge/practice/workspace.py; submissions are recorded by
+judge/practice/history.py. This module parses and presents.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 
 import click
 
-from judge import history, workspace
 from judge.catalog import Problem
 from judge.cli import common as core
 from judge.cli import options
+from judge.practice import history, workspace
 from judge_harness.schema import RunResult, Verdict
 
 

@@ -1,4 +1,4 @@
-"""`judge takehome create` and `judge takehome grade`: the interviewer's side (judge/takehome.py does the work)."""
+"""`judge takehome create` and `judge takehome grade`: the interviewer's side (judge/takehome/ does the work)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from judge import grading, report, scan
-from judge import takehome as library
 from judge.backends import BackendError
 from judge.cli import common as core
 from judge.cli import options
 from judge.cli.present import table
+from judge.takehome import bundle as library
+from judge.takehome import grading, report, scan
 from judge_harness.schema import Verdict
 
 

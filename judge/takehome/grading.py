@@ -1,6 +1,6 @@
 """Grading returned take-home folders: hidden tests, reference in the same run, static scans.
 
-Each folder is first checked against the manifest (judge/takehome.py); every solution file of a
+Each folder is first checked against the manifest (judge/takehome/bundle.py); every solution file of a
 folder that is not blocked then runs on the hidden tests, side by side with each problem's
 reference, so time and memory read relative to a run on the same machine under the same load.
 A folder's errors stay in its own row; one candidate's failure never stops the others.
@@ -14,12 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from judge import __version__, runner, scan
+from judge import __version__, runner
 from judge.backends.base import Backend
 from judge.catalog import Catalog, Problem
+from judge.practice.workspace import to_iso
 from judge.staging import SubmissionError
-from judge.takehome import BLOCKING, Bundle, BundleProblem, Candidate, TakehomeError, inspect
-from judge.workspace import to_iso
+from judge.takehome import scan
+from judge.takehome.bundle import BLOCKING, Bundle, BundleProblem, Candidate, TakehomeError, inspect
 from judge_harness.schema import RunResult, Verdict
 
 REFERENCE = -1  # results are keyed (candidate index, slug); the reference runs under this index
@@ -56,7 +57,7 @@ def grade(
     progress: Callable[[int, int, str], None] | None = None,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """Grade every folder; returns the report document (see judge/report.py for its layout)."""
+    """Grade every folder; returns the report document (see judge/takehome/report.py for its layout)."""
     problems: dict[str, Problem] = {}
     for entry in bundle.problems:
         try:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.catalog import Problem
-from judge.workspace import to_iso
+from judge.practice.workspace import to_iso
 from judge_harness.schema import PRIORITY, RunResult, Verdict
 
 DB_NAME = "history.sqlite3"

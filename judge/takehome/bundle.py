@@ -7,7 +7,7 @@ problems and their hashes, deadline, and the sha256 of every file the candidate 
 Hidden tests, references, known-wrong solutions and checker-side helpers never go in.
 
 `inspect` checks a returned folder against the interviewer's copy of the manifest; every
-difference is an error on that candidate. judge/grading.py runs what passes.
+difference is an error on that candidate. judge/takehome/grading.py runs what passes.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 from judge import __version__
 from judge.catalog import Problem
-from judge.workspace import from_iso, to_iso
+from judge.practice.workspace import from_iso, to_iso
 
 MANIFEST_NAME = "takehome.json"
 MANIFEST_VERSION = 1
