@@ -21,6 +21,7 @@ from judge.catalog import Problem, load_catalog
 from judge.cli import cli
 from judge.takehome import bundle as takehome
 from judge.takehome import grading, scan
+from judge.takehome.schema import SCHEMA_VERSION, Report
 
 from .takehome_support import (
     ALICE,
@@ -215,9 +216,11 @@ def graded(toy: Problem, bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     os.utime(folders[2] / "toy-add" / "toy_add.py", (late, late))
     (folders[1] / "helpers.py").write_text("x = 1\n")
     calls: list[tuple[int, int, str]] = []
-    report = grading.grade(
+    graded = grading.grade(
         manifest, folders, load_catalog([FIXTURES]), backend=None, jobs=2, progress=lambda *a: calls.append(a)
     )
+    assert Report.from_json(json.loads(json.dumps(graded.as_json()))) == graded  # the document round-trips
+    report = graded.as_json()
     report["_progress"] = calls
     return report
 
@@ -265,6 +268,18 @@ def test_grade_flags_forbidden_api_and_copies(graded: dict[str, Any]) -> None:
     pairs = [(p["a"], p["b"]) for p in graded["similarity"]["pairs"]]
     assert ("alice", "carol") in pairs and ("alice", "dave") in pairs  # dave's is alice's with one line changed
     assert not any("bob" in pair for pair in pairs)
+
+
+def test_the_report_document_is_versioned(graded: dict[str, Any]) -> None:
+    document = {k: v for k, v in graded.items() if k != "_progress"}
+    assert document["schema_version"] == SCHEMA_VERSION
+    assert Report.from_json(document).as_json() == document
+    with pytest.raises(ValueError, match="schema_version"):
+        Report.from_json({**document, "schema_version": SCHEMA_VERSION + 1})
+    bad = json.loads(json.dumps(document))
+    bad["candidates"][0]["status"] = "passed"
+    with pytest.raises(ValueError, match="candidate status"):
+        Report.from_json(bad)
 
 
 def test_grade_names_duplicate_folders_apart(tmp_path: Path) -> None:

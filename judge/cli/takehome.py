@@ -121,7 +121,7 @@ def grade(
             bar.update(1, current_item=label)
 
     try:
-        document = grading.grade(
+        graded = grading.grade(
             bundle, list(submissions), core.get_catalog(), chosen, jobs=jobs, threshold=threshold, progress=progress
         )
     except library.TakehomeError as exc:
@@ -131,32 +131,28 @@ def grade(
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    for problem in document["problems"]:
-        if problem["reference"]["verdict"] != Verdict.ACCEPTED.value:
+    for problem in graded.problems:
+        if problem.reference.verdict != Verdict.ACCEPTED.value:
+            click.echo(f"warning: the reference is not Accepted on {problem.slug}; ratios to it mean little", err=True)
+        if problem.changed_since_bundle:
             click.echo(
-                f"warning: the reference is not Accepted on {problem['slug']}; ratios to it mean little", err=True
+                f"warning: {problem.slug} changed since the bundle was made; graded on the current version", err=True
             )
-        if problem["changed_since_bundle"]:
-            click.echo(
-                f"warning: {problem['slug']} changed since the bundle was made; graded on the current version", err=True
-            )
-    paths = report.write(document, report_dir)
+    paths = report.write(graded, report_dir)
     if as_json:
-        core.emit_json({"files": {kind: str(path) for kind, path in paths.items()}, **document})
+        core.emit_json({"files": {kind: str(path) for kind, path in paths.items()}, **graded.as_json()})
         return
     rows = []
-    for candidate in document["candidates"]:
-        for cell in candidate["results"]:
-            verdict = core.colour(Verdict(cell["verdict"])) if cell["verdict"] else "not run"
-            passed = "" if cell["passed"] is None else f"{cell['passed']}/{cell['total']}"
-            flags = ", ".join(
-                f for f in ("late" if cell["late"] else "", "forbidden API" if cell["forbidden"] else "") if f
-            )
-            rows.append([candidate["name"], cell["problem"], verdict, passed, flags])
+    for candidate in graded.candidates:
+        for cell in candidate.results:
+            verdict = core.colour(Verdict(cell.verdict)) if cell.verdict else "not run"
+            passed = "" if cell.passed is None else f"{cell.passed}/{cell.total}"
+            flags = ", ".join(f for f in ("late" if cell.late else "", "forbidden API" if cell.forbidden else "") if f)
+            rows.append([candidate.name, cell.problem, verdict, passed, flags])
     click.echo(table(rows, ["candidate", "problem", "verdict", "tests", "flags"]))
-    for candidate in document["candidates"]:
-        for error in candidate["errors"]:
-            click.echo(f"{candidate['name']}: {error['kind']}: {error['message']}")
-    for pair in document["similarity"]["pairs"]:
-        click.echo(f"similar: {pair['a']} and {pair['b']} on {pair['problem']} ({pair['score']:.2f})")
+    for candidate in graded.candidates:
+        for error in candidate.errors:
+            click.echo(f"{candidate.name}: {error['kind']}: {error['message']}")
+    for pair in graded.similarity.pairs:
+        click.echo(f"similar: {pair.a} and {pair.b} on {pair.problem} ({pair.score:.2f})")
     click.echo(f"\nreport: {paths['html']} (also report.json, report.md)")

@@ -12,7 +12,6 @@ import concurrent.futures
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from judge import __version__, runner
 from judge.backends.base import Backend
@@ -21,6 +20,7 @@ from judge.practice.workspace import to_iso
 from judge.staging import SubmissionError
 from judge.takehome import scan
 from judge.takehome.bundle import BLOCKING, Bundle, BundleProblem, Candidate, TakehomeError, inspect
+from judge.takehome.schema import CandidateRow, Cell, Pair, ProblemRow, ReferenceRun, Report, Similarity
 from judge_harness.schema import RunResult, Verdict
 
 REFERENCE = -1  # results are keyed (candidate index, slug); the reference runs under this index
@@ -56,8 +56,8 @@ def grade(
     threshold: float = scan.DEFAULT_THRESHOLD,
     progress: Callable[[int, int, str], None] | None = None,
     now: float | None = None,
-) -> dict[str, Any]:
-    """Grade every folder; returns the report document (see judge/takehome/report.py for its layout)."""
+) -> Report:
+    """Grade every folder; returns the report (judge/takehome/schema.py)."""
     problems: dict[str, Problem] = {}
     for entry in bundle.problems:
         try:
@@ -90,20 +90,13 @@ def grade(
     report_problems = []
     for entry in bundle.problems:
         problem, reference = problems[entry.slug], results[(REFERENCE, entry.slug)]
-        row: dict[str, Any] = {"slug": entry.slug, "title": entry.title, "forbidden": list(problem.forbidden)}
-        row["changed_since_bundle"] = problem.content_hash() != entry.problem_hash
         if isinstance(reference, RunResult):
             time_s, peak = _cell_numbers(reference)
-            row["reference"] = {
-                "verdict": reference.verdict.value,
-                "passed": reference.passed,
-                "total": len(reference.tests),
-                "time_s": round(time_s, 4),
-                "peak_bytes": peak,
-            }
+            ran = ReferenceRun(reference.verdict.value, reference.passed, len(reference.tests), round(time_s, 4), peak)
         else:
-            row["reference"] = {"verdict": None, "message": reference}
-        report_problems.append(row)
+            ran = ReferenceRun(None, message=reference)
+        changed = problem.content_hash() != entry.problem_hash
+        report_problems.append(ProblemRow(entry.slug, entry.title, list(problem.forbidden), changed, ran))
 
     sources: dict[str, dict[str, str]] = {entry.slug: {} for entry in bundle.problems}
     report_candidates = []
@@ -112,39 +105,34 @@ def grade(
             _cell(index, candidate, entry, problems[entry.slug], results, bundle.deadline, sources)
             for entry in bundle.problems
         ]
-        mtimes = [c["modified_at"] for c in cells if c.get("modified_at")]
+        mtimes = [c.modified_at for c in cells if c.modified_at]
         report_candidates.append(
-            {
-                "name": candidate.name,
-                "folder": str(candidate.folder),
-                "status": "not graded" if candidate.blocked else ("errors" if candidate.errors else "graded"),
-                "errors": candidate.errors,
-                "modified_at": max(mtimes) if mtimes else None,
-                "late": any(c["late"] for c in cells),
-                "results": cells,
-            }
+            CandidateRow(
+                name=candidate.name,
+                folder=str(candidate.folder),
+                status="not graded" if candidate.blocked else ("errors" if candidate.errors else "graded"),
+                errors=candidate.errors,
+                modified_at=max(mtimes) if mtimes else None,
+                late=any(c.late for c in cells),
+                results=cells,
+            )
         )
     pairs = []
     for entry in bundle.problems:
         base = problems[entry.slug].stub.read_text(encoding="utf-8")
         for first, second, score in scan.similar_pairs(sources[entry.slug], base, threshold):
-            pairs.append({"problem": entry.slug, "a": first, "b": second, "score": score})
-    return {
-        "schema_version": 1,
-        "bundle_id": bundle.bundle_id,
-        "created_at": to_iso(bundle.created_at),
-        "deadline": to_iso(bundle.deadline),
-        "graded_at": to_iso(time.time() if now is None else now),
-        "judge_version": __version__,
-        "backend": getattr(backend, "name", str(backend)),
-        "problems": report_problems,
-        "candidates": report_candidates,
-        "similarity": {
-            "threshold": threshold,
-            "method": "winnowed token k-grams, stub removed, Jaccard",
-            "pairs": pairs,
-        },
-    }
+            pairs.append(Pair(entry.slug, first, second, score))
+    return Report(
+        bundle_id=bundle.bundle_id,
+        created_at=to_iso(bundle.created_at),
+        deadline=to_iso(bundle.deadline),
+        graded_at=to_iso(time.time() if now is None else now),
+        judge_version=__version__,
+        backend=getattr(backend, "name", str(backend)),  # tests grade with a fake run and no backend
+        problems=report_problems,
+        candidates=report_candidates,
+        similarity=Similarity(threshold, scan.SIMILARITY_METHOD, pairs),
+    )
 
 
 def candidate_names(folders: list[Path]) -> list[str]:
@@ -167,44 +155,42 @@ def _cell(
     results: Results,
     deadline: float,
     sources: dict[str, dict[str, str]],
-) -> dict[str, Any]:
-    cell: dict[str, Any] = {"problem": entry.slug, "verdict": None, "passed": None, "total": None, "message": ""}
-    cell.update(
-        time_s=None, time_ratio=None, peak_bytes=None, memory_ratio=None, late=False, modified_at=None, forbidden=[]
-    )
+) -> Cell:
+    cell = Cell(entry.slug)
     path = candidate.solutions.get(entry.slug)
     if path is None:
-        cell["message"] = "no solution file"
+        cell.message = "no solution file"
         return cell
     if not path.is_symlink():
         modified = path.stat().st_mtime
-        cell["modified_at"], cell["late"] = to_iso(modified), modified > deadline
+        cell.modified_at, cell.late = to_iso(modified), modified > deadline
         try:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             source = None
         if source is not None:
             sources[entry.slug][candidate.name] = source
-            cell["forbidden"] = [use.as_json() for use in scan.forbidden_uses(source, problem.forbidden)]
+            cell.forbidden = scan.forbidden_uses(source, problem.forbidden)
     result = results.get((index, entry.slug))
     if result is None:
-        cell["message"] = "not run: " + "; ".join(e["message"] for e in candidate.errors if e["kind"] in BLOCKING)
+        cell.message = "not run: " + "; ".join(e["message"] for e in candidate.errors if e["kind"] in BLOCKING)
     elif isinstance(result, str):
-        cell["message"] = result
+        cell.message = result
     else:
         time_s, peak = _cell_numbers(result)
         reference = results[(REFERENCE, entry.slug)]
         ref_time, ref_peak = _cell_numbers(reference) if isinstance(reference, RunResult) else (0.0, 0)
-        cell.update(verdict=result.verdict.value, passed=result.passed, total=len(result.tests), message=result.message)
-        cell.update(
-            time_s=round(time_s, 4),
-            time_ratio=_ratio(time_s, ref_time),
-            peak_bytes=peak,
-            memory_ratio=_ratio(peak, ref_peak),
+        cell.verdict, cell.passed, cell.total, cell.message = (
+            result.verdict.value,
+            result.passed,
+            len(result.tests),
+            result.message,
         )
+        cell.time_s, cell.time_ratio = round(time_s, 4), _ratio(time_s, ref_time)
+        cell.peak_bytes, cell.memory_ratio = peak, _ratio(peak, ref_peak)
         if result.verdict is not Verdict.ACCEPTED and not result.message:
             failing = next((t for t in result.tests if t.verdict is not Verdict.ACCEPTED), None)
             if failing:
                 first_line = failing.message.splitlines()[0] if failing.message else failing.verdict.value
-                cell["message"] = f"{failing.id.split('::', 1)[-1]}: {first_line}"
+                cell.message = f"{failing.id.split('::', 1)[-1]}: {first_line}"
     return cell

@@ -4,16 +4,8 @@ The HTML is one standalone file: inline CSS, no script, no font, image or link t
 opens offline and can be mailed as is. Every value is escaped. Rows carry `data-*` attributes
 (candidate, problem, verdict, late) so tests can read the rendered DOM rather than the text.
 
-Report document (from `judge.takehome.grade`)::
-
-    {"schema_version": 1, "bundle_id", "created_at", "deadline", "graded_at", "judge_version", "backend",
-     "problems": [{"slug", "title", "forbidden", "changed_since_bundle",
-                   "reference": {"verdict", "passed", "total", "time_s", "peak_bytes"}}],
-     "candidates": [{"name", "folder", "status": "graded" | "errors" | "not graded", "errors": [{"kind", "message"}],
-                     "modified_at", "late",
-                     "results": [{"problem", "verdict", "passed", "total", "message", "time_s", "time_ratio",
-                                  "peak_bytes", "memory_ratio", "late", "modified_at", "forbidden": [{"name", "line", "text"}]}]}],
-     "similarity": {"threshold", "method", "pairs": [{"problem", "a", "b", "score"}]}}
+The renderers read the report's JSON form (judge/takehome/schema.py), the same document as
+report.json, so a report.json read back with Report.from_json renders the same.
 """
 
 from __future__ import annotations
@@ -23,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from judge.takehome.schema import Report
 from judge.units import human_bytes
 
 LATE_NOTE = (
@@ -61,13 +54,14 @@ footer { margin-top: 28px; color: var(--muted); font-size: 12px; }
 """
 
 
-def write(report: dict[str, Any], directory: Path) -> dict[str, Path]:
+def write(report: Report, directory: Path) -> dict[str, Path]:
     """Write report.json, report.md and report.html into `directory`; returns their paths by format."""
+    document = report.as_json()
     directory.mkdir(parents=True, exist_ok=True)
     paths = {"json": directory / "report.json", "md": directory / "report.md", "html": directory / "report.html"}
-    paths["json"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    paths["md"].write_text(markdown(report), encoding="utf-8")
-    paths["html"].write_text(to_html(report), encoding="utf-8")
+    paths["json"].write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    paths["md"].write_text(markdown(document), encoding="utf-8")
+    paths["html"].write_text(to_html(document), encoding="utf-8")
     return paths
 
 

@@ -29,6 +29,7 @@ K_GRAM = 5  # tokens per hashed k-gram: shorter matches are coincidence, longer 
 WINDOW = 4  # k-grams per winnowing window: any shared run of K_GRAM + WINDOW - 1 tokens is caught
 MIN_FINGERPRINTS = 3  # fewer own fingerprints than this (beyond the stub) is too little code to compare
 DEFAULT_THRESHOLD = 0.6  # Jaccard similarity of fingerprints at which a pair is reported
+SIMILARITY_METHOD = "winnowed token k-grams, stub removed, Jaccard"  # as the report names it
 IMPORTERS = ("__import__", "importlib.import_module")
 # Builtins and self/cls carry meaning, not naming, so they stay; every other name (attributes too) becomes ID.
 KEPT_NAMES = frozenset(dir(builtins)) | {"self", "cls"}
