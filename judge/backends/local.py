@@ -24,7 +24,7 @@ from judge.paths import SANDBOX_DIR, SOLUTIONS_DIR, TESTS_DIR
 from judge.staging import stage
 
 HARNESS_ROOT = SANDBOX_DIR
-WALL_SLACK_S = 15.0  # checker start-up and worker imports on top of the suite's wall limit
+WALL_SLACK_S = 30.0  # checker start-up and finishing on top of the suite's wall limit (the checker keeps that one)
 STDERR_TAIL = 8192
 
 

@@ -44,11 +44,23 @@ class Candidate:
         # and shrinks a failing example, and must not wait out the limit again each time.
         self.abort: JudgeAbort | None = None
         self.suite_deadline = math.inf
+        # The test's CPU budget (seconds of worker CPU): what the workers of earlier restarts in this
+        # test already spent, and the current worker's CPU reading when it started serving this test.
+        self.cpu_limit_s = math.inf
+        self.cpu_spent = 0.0
+        self._cpu_base = 0.0
         self.driver = _Namespace(lambda name, args, kwargs: self.invoke("driver", name, args, kwargs))
 
-    def begin_test(self, deadline: float, suite_deadline: float = math.inf) -> None:
+    def begin_test(self, deadline: float, suite_deadline: float = math.inf, cpu_limit_s: float = math.inf) -> None:
+        """A new test: `deadline` is its wall-clock backstop, `cpu_limit_s` the worker CPU it may spend."""
         self.deadline = deadline
         self.suite_deadline = suite_deadline
+        self.cpu_limit_s = cpu_limit_s
+        self.cpu_spent = 0.0
+        if self._worker is not None and not self._worker.alive():  # died in an earlier test: not this one's
+            self._worker.close()
+            self._worker = None
+        self._cpu_base = self._worker.cpu_seconds() if self._worker is not None else 0.0
         self.peak_bytes = 0
         self.abort = None
 
@@ -56,6 +68,7 @@ class Candidate:
         if self._worker is None or not self._worker.alive():
             if self._worker is not None:
                 self._worker.close()
+                self.cpu_spent += max(0.0, self._worker.cpu_last - self._cpu_base)
             self._worker = None
             started = time.monotonic()
             try:
@@ -67,8 +80,9 @@ class Candidate:
             ready = self._worker.ready
             if ready.get("op") != "ready":
                 raise JudgeAbort(Verdict.COMPILATION_ERROR, describe_import_failure(ready))
-            # a restart is the judge's time, not the test's
+            # a restart is the judge's time, not the test's: neither its wall time nor its import's CPU
             self.deadline = min(self.deadline + time.monotonic() - started, self.suite_deadline)
+            self._cpu_base = self._worker.cpu_seconds()
         return self._worker
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
@@ -86,8 +100,12 @@ class Candidate:
         except JudgeAbort as abort:
             self.abort = abort
             raise
+        cpu_deadline = self._cpu_base + (self.cpu_limit_s - self.cpu_spent)
+        wall_limit = (
+            "the suite's wall-clock limit" if self.deadline >= self.suite_deadline else "the wall-clock backstop"
+        )
         try:
-            return current.call(target, name, args, kwargs, self.deadline)
+            return current.call(target, name, args, kwargs, self.deadline, cpu_deadline, self.cpu_limit_s, wall_limit)
         except JudgeAbort as abort:
             self.abort = abort
             raise
@@ -147,7 +165,7 @@ class InProcessCandidate:
             )
         )
 
-    def begin_test(self, deadline: float, suite_deadline: float = math.inf) -> None:
+    def begin_test(self, deadline: float, suite_deadline: float = math.inf, cpu_limit_s: float = math.inf) -> None:
         self.deadline = deadline
         self.peak_bytes = 0
 

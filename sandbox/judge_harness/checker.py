@@ -33,7 +33,9 @@ def sign(document: dict[str, Any], key: bytes) -> str:
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def run(spec: dict[str, Any]) -> RunResult:
+def run(spec: dict[str, Any], started: float | None = None) -> RunResult:
+    """Judge the spec's submission; the suite's wall clock counts from `started` (monotonic; default now)."""
+    started = time.monotonic() if started is None else started
 
     from judge_harness.candidate import Candidate
     from judge_harness.remote import KEEP_ALIVE, Worker, Zygote, popen_spawner
@@ -95,15 +97,18 @@ def run(spec: dict[str, Any]) -> RunResult:
 
     result = RunResult(verdict=Verdict.INTERNAL_ERROR, problem=spec["problem"], suite=spec["suite"])
     candidate = Candidate(start_worker)
+    suite_wall_s = float(spec.get("suite_wall_s", 0))
+    if suite_wall_s:  # the pre-flight import is inside the suite's wall clock too
+        candidate.suite_deadline = started + suite_wall_s
     try:
-        return run_tests(spec, candidate, result)
+        return run_tests(spec, candidate, result, started)
     finally:
         candidate.close()
         zygote.close()
         reap_descendants()
 
 
-def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult) -> RunResult:
+def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult, started: float | None = None) -> RunResult:
     import pytest
 
     from judge_harness.plugin import JudgePlugin
@@ -121,6 +126,8 @@ def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult) -> RunRes
         test_timeout_s=float(spec["test_timeout_s"]),
         tolerances=tolerances,
         suite_wall_s=float(spec.get("suite_wall_s", 0)),
+        suite_started=started,
+        stop_at_first_failure=bool(spec.get("stop_at_first_failure", False)),
     )
     problem_dir = spec["problem_dir"]
     sys.path.insert(0, problem_dir)
@@ -170,7 +177,7 @@ def main() -> None:
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(int(spec.get("threads", 1)))
     started = time.monotonic()
     try:
-        result = run(spec)
+        result = run(spec, started)
     except Exception as exc:  # the judge's own fault: report it, never blame the submission
         result = RunResult(
             verdict=Verdict.INTERNAL_ERROR,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from judge_harness import checks
-from judge_harness.remote import CandidateError, JudgeAbort
+from judge_harness.remote import CandidateError, JudgeAbort, wall_backstop_s
 from judge_harness.schema import MESSAGE_BYTES, TestResult, Verdict
 
 HYPOTHESIS_PROFILE = "judge"
@@ -84,10 +84,20 @@ class JudgePlugin:
         test_timeout_s: float,
         tolerances: dict[str, tuple[float, float]],
         suite_wall_s: float = 0,
+        suite_started: float | None = None,
+        stop_at_first_failure: bool = False,
     ) -> None:
+        """`test_timeout_s` is CPU time per test (0: none); `suite_wall_s` is wall time from `suite_started`.
+
+        With `stop_at_first_failure` the session ends after the first test that is not Accepted
+        (verify's checks that expect a rejection need no more than that one).
+        """
         self._candidate = candidate
         self.test_timeout_s = test_timeout_s
-        self.suite_deadline = time.monotonic() + suite_wall_s if suite_wall_s else math.inf
+        started = time.monotonic() if suite_started is None else suite_started
+        self.suite_deadline = started + suite_wall_s if suite_wall_s else math.inf
+        self.stop_at_first_failure = stop_at_first_failure
+        self._session: pytest.Session | None = None
         self.results: list[TestResult] = []
         self.collection_errors: list[str] = []
         self._started: dict[str, float] = {}
@@ -100,8 +110,12 @@ class JudgePlugin:
             raise JudgeAbort(
                 Verdict.TIME_LIMIT_EXCEEDED, "the suite's wall-time limit was reached before this test ran"
             )
-        deadline = time.monotonic() + self.test_timeout_s if self.test_timeout_s else math.inf
-        self._candidate.begin_test(min(deadline, self.suite_deadline), self.suite_deadline)
+        # The limit is the worker's CPU time; the wall clock only backs it up (a sleeper spends none).
+        if self.test_timeout_s:
+            deadline, cpu_limit = time.monotonic() + wall_backstop_s(self.test_timeout_s), self.test_timeout_s
+        else:
+            deadline, cpu_limit = math.inf, math.inf
+        self._candidate.begin_test(min(deadline, self.suite_deadline), self.suite_deadline, cpu_limit)
         with self._candidate:
             yield self._candidate
         self._candidate.deadline = math.inf
@@ -112,6 +126,9 @@ class JudgePlugin:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         register_hypothesis_profile()
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._session = session
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -159,3 +176,5 @@ class JudgePlugin:
                 peak_bytes=int(self._candidate.peak_bytes),
             )
         )
+        if self.stop_at_first_failure and verdict is not Verdict.ACCEPTED and self._session is not None:
+            self._session.shouldstop = f"stopped at the first failing test ({nodeid}: {verdict.value})"

@@ -1,8 +1,9 @@
 """Checker side of the boundary: the worker process, the `candidate` proxy and remote objects.
 
 The checker starts the worker, sends calls, runs the callbacks the worker asks for, and
-watches it from outside: a deadline per test, its resident memory (VmRSS polled, VmHWM read
-after each call) and the size of its output. Anything that goes wrong on the worker's side
+watches it from outside: the CPU time it spends per test (the worker and everything it
+spawned, from /proc), a wall-clock backstop a few times that long, its resident memory (VmRSS
+polled, VmHWM read after each call) and the size of its output. Anything that goes wrong on the worker's side
 becomes a `JudgeAbort` carrying the verdict, or a `CandidateError` for an exception the
 submission raised.
 """
@@ -10,6 +11,7 @@ submission raised.
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import signal
@@ -27,6 +29,14 @@ from judge_harness.guard import InputModified
 from judge_harness.schema import OUTPUT_CAPTURE_BYTES, OUTPUT_LIMIT_BYTES, Verdict
 
 POLL_S = 0.005  # memory poll period while a call runs
+CPU_POLL_S = 0.05  # CPU-time poll period while a call runs (the kernel counts in 10 ms ticks)
+DESCENDANTS_POLL_S = 0.25  # how often the live processes a worker spawned are looked for
+# A test's limit is CPU time, so a loaded machine cannot turn a correct answer into a timeout;
+# a call that sleeps or blocks spends none, and is stopped by the wall clock at this many times
+# the limit (plus the fixed slack, for very small limits).
+WALL_BACKSTOP_FACTOR = 4
+WALL_BACKSTOP_SLACK_S = 2.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MEMORY_ERROR_MARKERS = ("MemoryError", "not enough memory", "can't allocate memory", "Cannot allocate memory")
 
 
@@ -71,6 +81,44 @@ def _read_status(pid: int) -> dict[str, int]:
     except OSError:
         pass
     return values
+
+
+def wall_backstop_s(cpu_limit_s: float) -> float:
+    """The wall-clock backstop for a CPU-time limit: what ends a submission that sleeps or blocks."""
+    return WALL_BACKSTOP_FACTOR * cpu_limit_s + WALL_BACKSTOP_SLACK_S
+
+
+def _stat_fields(pid: int | str) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of `pid` (all its threads) and of its children it has waited for; None if gone."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
+    # After ")": state is fields[0], so utime, stime, cutime, cstime (stat fields 14-17) are 11-14.
+    return sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+
+
+def live_descendants(pid: int) -> list[int]:
+    """Every live process below `pid`, found by parent links in /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            fields = _stat_fields(entry.name)
+            if fields is not None:
+                parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, frontier = [], [pid]
+    while frontier:
+        children = parents.get(frontier.pop(), [])
+        found.extend(children)
+        frontier.extend(children)
+    return found
 
 
 KEEP_ALIVE: set[int] = set()  # children reap_descendants must spare (the zygote)
@@ -251,6 +299,10 @@ class Worker:
         self.pump.start()
         self.killed_by_judge = False
         self.max_rss = 0
+        self._descendants: list[int] = []
+        self._descendant_cpu: dict[int, float] = {}  # live children's CPU, last seen (re-parented ones keep it)
+        self._descendants_read = 0.0
+        self.cpu_last = 0.0
         self.ready = self._wait_ready(time.monotonic() + start_timeout_s)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -261,7 +313,30 @@ class Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """CPU time the worker has spent so far: itself, its threads, and every process it spawned.
+
+        Children it waited for are in its own counters; live ones are found by parent links (at
+        most every DESCENDANTS_POLL_S) and keep counting once seen, even after they re-parent.
+        Never decreases; after the worker is gone it stays at the last reading.
+        """
+        own = process_cpu_seconds(self.process.pid)
+        if own is None:
+            return self.cpu_last
+        now = time.monotonic()
+        if now - self._descendants_read >= DESCENDANTS_POLL_S:
+            self._descendants_read = now
+            self._descendants = live_descendants(self.process.pid)
+        for pid in self._descendants:
+            seconds = process_cpu_seconds(pid)
+            if seconds is not None:
+                self._descendant_cpu[pid] = max(seconds, self._descendant_cpu.get(pid, 0.0))
+        self.cpu_last = max(self.cpu_last, own + sum(self._descendant_cpu.values()))
+        return self.cpu_last
+
     def kill(self) -> None:
+        if not self.killed_by_judge and self.process.returncode is None:
+            self.cpu_seconds()  # the last reading, before the counters are gone
         self.killed_by_judge = True
         try:
             self.process.kill()
@@ -280,13 +355,35 @@ class Worker:
         self.kill()
 
     # -- receiving, with the deadline, memory and output watched -------------------------
-    def _receive(self, deadline: float, during: str) -> tuple[dict[str, Any], list[bytes]]:
+    def _receive(
+        self,
+        deadline: float,
+        during: str,
+        cpu_deadline: float = math.inf,
+        cpu_limit_s: float = math.inf,
+        wall_limit: str = "the wall-clock backstop",
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """The next message; `deadline` is wall clock (monotonic), `cpu_deadline` this worker's CPU seconds."""
         pid = self.process.pid
+        cpu_read = 0.0
         while True:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
-                self.kill()
-                raise JudgeAbort(Verdict.TIME_LIMIT_EXCEEDED, f"time limit exceeded during {during}")
+                self.kill()  # it slept or blocked (or the CPU limit was never set): the wall clock ends it
+                raise JudgeAbort(
+                    Verdict.TIME_LIMIT_EXCEEDED,
+                    f"time limit exceeded during {during}: still running at {wall_limit}"
+                    f" (it had spent {self.cpu_last:.1f} s of CPU time)",
+                )
+            if cpu_deadline < math.inf and now - cpu_read >= CPU_POLL_S:
+                cpu_read = now
+                if self.cpu_seconds() >= cpu_deadline:
+                    self.kill()
+                    raise JudgeAbort(
+                        Verdict.TIME_LIMIT_EXCEEDED,
+                        f"time limit exceeded during {during}: more than {cpu_limit_s:g} s of CPU time in this test",
+                    )
             ready, _, _ = select.select([self.rfd], [], [], min(POLL_S, remaining))
             rss = _read_status(pid).get("VmRSS", 0)
             self.max_rss = max(self.max_rss, rss)
@@ -336,7 +433,18 @@ class Worker:
             return Handle("callback", id(value), type(value).__name__)
         raise CodecError(f"cannot send a {type(value).__name__} to the submission")
 
-    def call(self, target: str, name: str, args: tuple, kwargs: dict, deadline: float) -> Any:
+    def call(
+        self,
+        target: str,
+        name: str,
+        args: tuple,
+        kwargs: dict,
+        deadline: float,
+        cpu_deadline: float = math.inf,
+        cpu_limit_s: float = math.inf,
+        wall_limit: str = "the wall-clock backstop",
+    ) -> Any:
+        """Call `name` in the worker; TLE past `deadline` (wall) or once its CPU reaches `cpu_deadline`."""
         encoder = Encoder(self.register_callback)
         payload = encoder.encode([list(args), kwargs])
         rss_before = _read_status(self.process.pid).get("VmRSS", 0)
@@ -355,7 +463,7 @@ class Worker:
             raise self._death(f"call to {name}", exc) from None
         try:
             while True:
-                message, buffers = self._receive(deadline, during=f"call to {name}")
+                message, buffers = self._receive(deadline, f"call to {name}", cpu_deadline, cpu_limit_s, wall_limit)
                 op = message.get("op")
                 if op == "callback":
                     self._serve_callback(message, buffers)

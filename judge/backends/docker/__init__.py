@@ -46,7 +46,7 @@ from judge.backends.docker.limits import (
 
 LABEL_RUN = "judge.sandbox.run"
 LABEL_OWNER = "judge.sandbox.owner"
-WALL_SLACK_S = 20.0  # container start, checker and worker imports on top of the suite's wall limit
+WALL_SLACK_S = 30.0  # container start, checker start-up and finishing on top of the suite's wall limit (the checker keeps that one)
 BOX_GRACE_S = 30.0  # the box ends itself this long after the host should have stopped it
 STDERR_TAIL = 8192
 LEFTOVER_AGE_S = 6 * 3600  # a container of another host's judge is stale after this
