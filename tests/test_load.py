@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from judge import history, runner
+from judge import runner
 from judge.catalog import Problem, load_catalog
 from judge.cli import cli
+from judge.practice import history
 from judge_harness.schema import Verdict
 
 from .conftest import FIXTURE_PROBLEMS
