@@ -108,6 +108,7 @@ def pack(job: Job) -> bytes:
         "key": job.key.hex(),
         "submission": job.submission.source,
         "submission_name": job.submission.path.name,
+        "first_failure": job.first_failure,
     }
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -143,7 +144,10 @@ def unpack(payload: bytes, directory: Path) -> tuple[Job, dict[str, Any]]:
         tar.extractall(directory, filter="data")
     problem = load_problem(directory / "problems" / manifest["slug"])
     submission = submission_from_source(manifest["submission"], Path(manifest["submission_name"]))
-    return Job(problem, submission, manifest["suite"], bytes.fromhex(manifest["key"])), manifest
+    job = Job(
+        problem, submission, manifest["suite"], bytes.fromhex(manifest["key"]), bool(manifest.get("first_failure"))
+    )
+    return job, manifest
 
 
 # -- the worker side -----------------------------------------------------------------------

@@ -66,8 +66,14 @@ def interpret(job: Job, execution: Execution) -> RunResult:
     return result
 
 
-def run(problem: Problem, submission: Path | Submission, suite: str, backend: Backend) -> RunResult:
-    """Judge `submission` on `problem`'s `suite` tests with `backend`. Raises SubmissionError on bad input."""
+def run(
+    problem: Problem, submission: Path | Submission, suite: str, backend: Backend, *, first_failure: bool = False
+) -> RunResult:
+    """Judge `submission` on `problem`'s `suite` tests with `backend`. Raises SubmissionError on bad input.
+
+    With `first_failure` the suite ends at the first test that is not Accepted; the result's
+    verdict is that test's.
+    """
     if suite not in SUITES:
         raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")
     sub = submission if isinstance(submission, Submission) else read_submission(submission)
@@ -80,7 +86,7 @@ def run(problem: Problem, submission: Path | Submission, suite: str, backend: Ba
             message=f"syntax error at {sub.syntax_error}",
         )
     else:
-        job = Job(problem, sub, suite, secrets.token_bytes(32))
+        job = Job(problem, sub, suite, secrets.token_bytes(32), first_failure)
         execution = backend.execute(job)
         result = interpret(job, execution)
         result.judged_by = execution.judged_by

@@ -2,8 +2,14 @@
 
 For each problem: its metadata loads; the stub and the reference expose the same public
 names and signatures; the reference is Accepted on the public and hidden tests; the stub
-is rejected; every known-wrong solution gets exactly the verdict problem.toml declares; a
+is rejected; every known-wrong solution gets exactly the verdict its header declares; a
 seeded sample of mutants of the reference is killed about as often as mutants.toml records.
+
+Fast: the reference runs every test, but a check that expects a rejection (the stub, each
+wrong solution) stops at its first test that is not Accepted, and is held to that test's
+verdict. Results are cached under the judge's data directory (`verify-cache/`), keyed by the
+problem's content hash, the submission's hash, the judge's version and harness, the backend,
+the suite and the stop rule, so re-verifying an unchanged problem judges nothing.
 """
 
 from __future__ import annotations
@@ -11,17 +17,22 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import dataclasses
+import hashlib
+import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from judge import runner
+from judge import __version__, runner
 from judge.backends.base import Backend, abort_all
 from judge.catalog import Problem
-from judge.staging import Submission, submission_from_source
+from judge.staging import Submission, read_submission, submission_from_source
 from judge.wrong import WrongSolutionError
 from judge_harness.schema import RunResult, Verdict
+
+CACHE_FOLDER = "verify-cache"
 
 
 @dataclasses.dataclass
@@ -32,10 +43,60 @@ class Check:
     actual: str = ""
     ok: bool = False
     detail: str = ""
-    wall_s: float = 0.0
+    wall_s: float = 0.0  # what this check cost now: 0 when its result came from the cache
+    cached: bool = False
+    first_failure: bool = False  # the run stopped at its first failing test
+    decided_by: str = ""  # the first test that was not Accepted, if any
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProblemDone:
+    """Progress: every check of one problem has finished."""
+
+    problem: str
+    checks: list[Check]
+    problems_done: int
+    problems_total: int
+    elapsed_s: float
+    eta_s: float  # estimated wall time left for the rest
+
+
+class ResultCache:
+    """Run results of verify, one JSON file per key under `root` (the judge's data dir)."""
+
+    def __init__(self, root: Path, backend: str, harness: str) -> None:
+        self.root = root
+        self.backend = backend
+        self.harness = harness
+
+    @classmethod
+    def default(cls, backend: Backend) -> ResultCache:
+        from judge.backends.docker.image import image_tag
+        from judge.practice.history import data_dir
+
+        return cls(data_dir() / CACHE_FOLDER, backend.name, image_tag())
+
+    def key(self, problem_hash: str, submission: Submission, suite: str, first_failure: bool) -> str:
+        parts = [problem_hash, submission.hash, __version__, self.harness, self.backend, suite, first_failure]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    def get(self, key: str) -> RunResult | None:
+        try:
+            return RunResult.from_json(json.loads((self.root / f"{key}.json").read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, result: RunResult) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            temporary = self.root / f".{key}.{os.getpid()}.tmp"
+            temporary.write_text(json.dumps(result.as_json()))
+            temporary.replace(self.root / f"{key}.json")
+        except OSError:
+            pass  # a cache that cannot be written only costs time
 
 
 def public_interface(path: Path) -> dict[str, str]:
@@ -100,21 +161,59 @@ def plan(problem: Problem) -> list[tuple[Check, Path | Submission, str]]:
     return jobs
 
 
-def _judge(check: Check, problem: Problem, path: Path | Submission, suite: str, backend: Backend) -> Check:
+def expects_rejection(check: Check) -> bool:
+    return check.expected != Verdict.ACCEPTED.value
+
+
+def _cached(
+    check: Check, path: Path | Submission, suite: str, problem_hash: str, cache: ResultCache | None
+) -> tuple[Submission | None, str, RunResult | None]:
+    """(the submission, its cache key, the cached result or None) for a check still to judge."""
     if check.actual:  # decided before judging (a patch that does not apply)
-        return check
+        return None, "", None
     if isinstance(path, Path) and not path.exists():
         check.actual, check.detail = "missing", f"{path} does not exist"
+        return None, "", None
+    submission = path if isinstance(path, Submission) else read_submission(path)
+    if cache is None:
+        return submission, "", None
+    key = cache.key(problem_hash, submission, suite, expects_rejection(check))
+    return submission, key, cache.get(key)
+
+
+def _judge(
+    check: Check,
+    problem: Problem,
+    path: Path | Submission,
+    suite: str,
+    backend: Backend,
+    cache: ResultCache | None = None,
+    problem_hash: str = "",
+) -> Check:
+    submission, key, result = _cached(check, path, suite, problem_hash or problem.content_hash(), cache)
+    if submission is None:
         return check
-    result: RunResult = runner.run(problem, path, suite, backend)
+    check.first_failure = expects_rejection(check)
+    if result is not None:
+        check.cached = True
+    else:
+        result = runner.run(problem, submission, suite, backend, first_failure=check.first_failure)
+        check.wall_s = round(result.wall_s, 2)
+        if cache is not None and result.verdict is not Verdict.INTERNAL_ERROR:  # the judge's fault: run it again
+            cache.put(key, result)
+    return hold(check, result)
+
+
+def hold(check: Check, result: RunResult) -> Check:
+    """Hold `check` to what `result` shows."""
     check.actual = result.verdict.value
-    check.wall_s = round(result.wall_s, 2)
+    failing = [t for t in result.tests if t.verdict is not Verdict.ACCEPTED]
+    check.decided_by = failing[0].id if failing else ""
     if check.expected == "rejected":
         check.ok = result.verdict not in (Verdict.ACCEPTED, Verdict.INTERNAL_ERROR)
     else:
         check.ok = result.verdict.value == check.expected
     if not check.ok:
-        failing = [t for t in result.tests if t.verdict is not Verdict.ACCEPTED]
         first = failing[0] if failing else None
         check.detail = result.message or (f"{first.id}: {first.message}" if first else "")
         check.detail = check.detail[:1000]
@@ -140,21 +239,49 @@ def verify(
     jobs: int = 1,
     progress: Callable[[Check], None] | None = None,
     mutants: int = 0,
+    cache: ResultCache | None = None,
+    problem_done: Callable[[ProblemDone], None] | None = None,
 ) -> list[Check]:
+    """Every check of `problems`; `cache` (None: judge everything) holds results across runs."""
+    started = time.monotonic()
     checks: list[Check] = []
     work = []
+    finished: dict[str, list[Check]] = {}
     for problem in problems:
         checks.append(check_interface(problem))
-        work.extend((check, problem, path, suite) for check, path, suite in plan(problem))
+        finished[problem.slug] = [checks[-1]]
+        problem_hash = problem.content_hash()
+        work.extend((check, problem, path, suite, problem_hash) for check, path, suite in plan(problem))
+    left = {problem.slug: sum(1 for item in work if item[1] is problem) + (1 if mutants else 0) for problem in problems}
+    judged = [0, sum(1 for item in work if not item[0].actual)]  # runs done, runs in all (cache hits leave it)
+
+    def account(done: Check) -> None:
+        if progress:
+            progress(done)
+        if done.cached:
+            judged[1] -= 1
+        elif done.wall_s:
+            judged[0] += 1
+        finished[done.problem].append(done)
+        left[done.problem] -= 1
+        if left[done.problem] == 0 and problem_done:
+            elapsed = time.monotonic() - started
+            remaining = max(0, judged[1] - judged[0])
+            eta = elapsed / judged[0] * remaining if judged[0] else 0.0
+            count = sum(1 for slug in left if left[slug] == 0)
+            problem_done(ProblemDone(done.problem, finished[done.problem], count, len(problems), elapsed, eta))
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_judge, *item, backend) for item in work]
+        # the long runs (every test of the reference) first, so the pool does not end on one
+        futures = [
+            pool.submit(_judge, check, problem, path, suite, backend, cache, problem_hash)
+            for check, problem, path, suite, problem_hash in sorted(work, key=lambda item: expects_rejection(item[0]))
+        ]
         sampled = [pool.submit(check_mutants, problem, mutants) for problem in problems] if mutants else []
         futures += sampled
         try:
             for future in concurrent.futures.as_completed(futures):
-                done = future.result()
-                if progress:
-                    progress(done)
+                account(future.result())
         except KeyboardInterrupt:
             for future in futures:
                 future.cancel()

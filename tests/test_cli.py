@@ -136,6 +136,15 @@ def test_verify_fixture_problem(runner: CliRunner) -> None:
     assert labels["stub (hidden)"] == "Runtime Error"
     assert labels["interface (stub vs reference)"] == "matches"
     assert labels["mutants (sample of 8)"] == "consistent with the recorded score"
+    wrong = next(c for c in document["checks"] if c["label"] == "wrong/off_by_one.py")
+    assert wrong["first_failure"] and wrong["decided_by"].startswith("test_hidden.py::")
+    # unchanged problem, same judge and backend: every run comes from the cache
+    again = runner.invoke(cli, ["verify", "toy-add", "--backend", "local", "--json", "--mutants", "0"])
+    assert again.exit_code == 0, again.output
+    judged = [c for c in json.loads(again.stdout)["checks"] if not c["label"].startswith("interface")]
+    assert [c["actual"] for c in judged] == [labels[c["label"]] for c in judged]
+    assert all(c["cached"] and c["wall_s"] == 0 for c in judged)
+    assert "[problem 1/1] toy-add: 5/5 ok (4 cached)" in again.stderr
 
 
 def test_click_is_imported_only_in_judge_cli() -> None:

@@ -34,6 +34,7 @@ class Job:
     submission: Submission
     suite: str
     key: bytes
+    first_failure: bool = False  # end the suite at the first test that is not Accepted (verify's rejections)
 
 
 @dataclasses.dataclass
@@ -89,6 +90,7 @@ def checker_spec(
         "suite_wall_s": problem.limits.suite_wall_s,
         "tolerances": {k: list(v) for k, v in problem.tolerances.items()},
         "worker_cwd": worker_cwd,
+        "stop_at_first_failure": job.first_failure,
         "key": job.key.hex(),
         **extra,
     }

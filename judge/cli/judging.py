@@ -165,22 +165,33 @@ def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, gpu
     type=click.IntRange(0, 1000),
     help="Mutants sampled per problem and held to mutants.toml's score (0: off). See `judge mutants`.",
 )
+@click.option("--no-cache", is_flag=True, help="Judge every check again instead of reusing cached results.")
 @options.json_option
 @options.backend_option
 @options.gpus_option
 def verify(
-    slugs: tuple[str, ...], jobs: int, mutant_sample: int, as_json: bool, backend: str, gpus: str | None
+    slugs: tuple[str, ...],
+    jobs: int,
+    mutant_sample: int,
+    no_cache: bool,
+    as_json: bool,
+    backend: str,
+    gpus: str | None,
 ) -> None:
     """Check every problem: reference Accepted, stub and known-wrong solutions rejected.
 
+    The reference runs every test; the stub and each wrong solution stop at their first failing
+    test and are held to its verdict. Results are cached (by problem, submission, judge and
+    backend), so verifying an unchanged problem again judges nothing; --no-cache runs it all.
     Exits 1 when any check fails or any problem's metadata is broken. This is what CI runs.
 
     \b
     Examples:
       judge verify
       judge verify sliding-window-attention --backend local --jobs 2
-      judge verify react-agent --mutants 0
+      judge verify react-agent --mutants 0 --no-cache
     """
+    from judge.verify import ResultCache
     from judge.verify import verify as run_verify
 
     catalog = get_catalog()
@@ -193,13 +204,30 @@ def verify(
     def progress(check: Any) -> None:
         done[0] += 1  # on stderr, so --json output stays one document
         mark = click.style("ok", fg="green") if check.ok else click.style("FAIL", fg="red", bold=True)
+        took = "cached" if check.cached else f"{check.wall_s:.1f}s"
+        click.echo(f"[{done[0]}/{total}] {mark} {check.problem} {check.label}: {check.actual} ({took})", err=True)
+
+    def problem_done(finished: Any) -> None:
+        passed = sum(1 for c in finished.checks if c.ok)
+        cached = sum(1 for c in finished.checks if c.cached)
+        eta = f", ETA {_duration(finished.eta_s)}" if finished.problems_done < finished.problems_total else ""
         click.echo(
-            f"[{done[0]}/{total}] {mark} {check.problem} {check.label}: {check.actual} ({check.wall_s:.1f}s)",
+            f"[problem {finished.problems_done}/{finished.problems_total}] {finished.problem}: {passed}/{len(finished.checks)} ok"
+            f" ({cached} cached), {_duration(finished.elapsed_s)} elapsed{eta}",
             err=True,
         )
 
+    cache = None if no_cache else ResultCache.default(chosen)
     try:
-        checks = run_verify(problems, chosen, jobs=jobs, progress=progress, mutants=mutant_sample)
+        checks = run_verify(
+            problems,
+            chosen,
+            jobs=jobs,
+            progress=progress,
+            mutants=mutant_sample,
+            cache=cache,
+            problem_done=problem_done,
+        )
     except BackendError as exc:
         raise JudgeError(str(exc)) from None
     failed = [c for c in checks if not c.ok]
@@ -233,3 +261,8 @@ def verify(
             "\n" + (click.style(summary, fg="green") if not failed and not broken else click.style(summary, fg="red"))
         )
     sys.exit(EXIT_OK if not failed and not broken else EXIT_REJECTED)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
