@@ -9,14 +9,19 @@ worker and are left to `judge verify long-context-forward`.
 
 import importlib.util
 import inspect
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 import torch
 
-from .problem_support import VERDICTS, load
+from judge.catalog import load_catalog
+
+from .problem_support import VERDICTS, load, load_wrong
 
 REPO = Path(__file__).resolve().parents[1]
 PROBLEM = REPO / "problems" / "long-context-forward"
@@ -26,6 +31,7 @@ reference = load(REPO / "solutions_ref" / "long_context_forward.py", "lcf_refere
 stub = load(PROBLEM / "stub.py", "lcf_stub")
 oracle = load(PROBLEM / "lcf_oracle.py", "lcf_oracle_for_tests")
 META = tomllib.loads((PROBLEM / "problem.toml").read_text())
+PROBLEM_ENTRY = load_catalog().get("long-context-forward")
 TOLERANCES = {name: (value["atol"], value["rtol"]) for name, value in META["tolerances"].items()}
 
 
@@ -139,11 +145,17 @@ def test_stub_and_reference_expose_the_same_interface():
         stub.block_forward(torch.zeros(1, 2), {}, n_heads=1, n_kv_heads=1)
 
 
-def test_metadata_lists_every_wrong_solution():
-    files = {path.name for path in (PROBLEM / "wrong").glob("*.py")}
-    assert set(META["wrong_solutions"]) == files
-    assert len(files) >= 6
-    assert set(META["wrong_solutions"].values()) <= VERDICTS - {"Accepted"}
+def test_wrong_solutions_are_declared_in_their_headers():
+    assert "wrong_solutions" not in META  # verdicts live in each file's header
+    found = PROBLEM_ENTRY.wrong_solutions
+    assert set(found) == {path.name for path in (PROBLEM / "wrong").iterdir()}
+    assert len(found) >= 6
+    assert {verdict.value for verdict in found.values()} <= VERDICTS - {"Accepted"}
+    whole_files = {name for name in found if name.endswith(".py")}
+    assert whole_files == {"naive_full_scores.py"}  # the one genuinely different implementation
+    for name in found:
+        wrong = PROBLEM_ENTRY.wrong_solution(name)
+        assert wrong.bug and (wrong.verdict.value == "Wrong Answer" or "measured" in wrong.header), name
     assert META["limits"]["test_timeout_s"] < META["limits"]["suite_wall_s"]
 
 
@@ -169,51 +181,156 @@ def test_forbidden_paths_exist_in_installed_torch():
 
 # -- wrong solutions: each Wrong Answer one fails a small case ---------------------------------
 
+SLUG = "long-context-forward"
 SMALL = {"shape": (40, 32, 24, 4, 2), "seed": 6, "kwargs": {"chunk_size": 16}}
+SMALL_FLOAT64 = {**SMALL, "dtype": torch.float64}
 EXPOSING_CASES = {
-    "rope_positions_per_chunk.py": SMALL,
-    "rope_interleaved.py": SMALL,
-    "no_rescale.py": SMALL,
-    "causal_mask_excludes_self.py": SMALL,
-    "gqa_modulo_heads.py": SMALL,
-    "drops_last_partial_chunk.py": SMALL,
-    "no_max_subtraction.py": {"shape": (64, 32, 16, 4, 2), "seed": 7, "dtype": torch.float64, "scale": 40.0},
-    "eps_outside_sqrt.py": {"shape": (20, 16, 16, 2, 1), "seed": 8, "dtype": torch.float64, "kwargs": {"eps": 1.0}},
-    "half_accumulation.py": {
-        "shape": (1024, 64, 128, 4, 2),
+    "rope_positions_per_chunk.patch": SMALL,
+    "rope_interleaved.patch": SMALL,
+    "no_rescale.patch": SMALL,
+    "causal_mask_excludes_self.patch": SMALL,
+    "gqa_modulo_heads.patch": SMALL,
+    "drops_last_partial_chunk.patch": SMALL,
+    "float32_rope_angles_for_float64.patch": SMALL_FLOAT64,
+    "no_max_subtraction.patch": {"shape": (64, 32, 16, 4, 2), "seed": 7, "dtype": torch.float64, "scale": 40.0},
+    "eps_outside_sqrt.patch": {"shape": (20, 16, 16, 2, 1), "seed": 8, "dtype": torch.float64, "kwargs": {"eps": 1.0}},
+    "eps_zero_means_default.patch": {
+        "shape": (24, 16, 16, 2, 1),
+        "seed": 6,
+        "dtype": torch.float64,
+        "x_std": 1e-3,
+        "kwargs": {"eps": 0.0},
+    },
+    "half_accumulation.patch": {
+        "shape": (512, 64, 128, 4, 2),
         "seed": 16,
         "dtype": torch.bfloat16,
         "x_std": 0.05,
         "kwargs": {"chunk_size": 32},
     },
-    "rope_half_precision_angles.py": {
+    "rope_half_precision_angles.patch": {
         "shape": (1024, 64, 128, 4, 2),
-        "seed": 16,
+        "seed": 19,
         "dtype": torch.bfloat16,
         "kwargs": {"chunk_size": 256},
+    },
+    "norm_in_half_precision.patch": {
+        "shape": (48, 32, 32, 4, 2),
+        "seed": 17,
+        "dtype": torch.float16,
+        "x_std": 300.0,
+        "kwargs": {"chunk_size": 16},
     },
 }
 
 
 @pytest.mark.parametrize("name", sorted(EXPOSING_CASES))
 def test_wrong_solution_fails_its_case_and_reference_passes(name):
-    assert META["wrong_solutions"][name] == "Wrong Answer"
+    assert PROBLEM_ENTRY.wrong_solutions[name].value == "Wrong Answer"
     case = EXPOSING_CASES[name]
-    wrong = load(PROBLEM / "wrong" / name, f"lcf_wrong_{name[:-3]}")
-    out, expected = run(wrong, case)
+    out, expected = run(load_wrong(SLUG, name), case)
     assert not within_tolerance(out, expected), f"{name} passes the case meant to expose it"
     out, expected = run(reference, case)
     assert within_tolerance(out, expected)
 
 
-def test_no_validation_does_not_raise_value_error():
-    wrong = load(PROBLEM / "wrong" / "no_validation.py", "lcf_wrong_no_validation")
+# (kwargs, weights edit): the call that must raise ValueError, and these raise something else or nothing
+VALIDATION_CASES = {
+    "no_validation.patch": ({"n_heads": 4, "n_kv_heads": 3}, None),
+    "zero_heads_divide.patch": ({"n_heads": 4, "n_kv_heads": 0}, None),
+    "missing_weight_keyerror.patch": ({"n_heads": 4, "n_kv_heads": 2}, "w_down"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALIDATION_CASES))
+def test_wrong_validation_does_not_raise_value_error(name):
+    kwargs, drop = VALIDATION_CASES[name]
     x, weights = oracle.make_inputs(8, 16, 8, 4, 2, seed=9)
-    with pytest.raises(Exception) as info:
-        wrong.block_forward(x, weights, n_heads=4, n_kv_heads=3)
-    assert info.type is not ValueError
+    weights = {key: w for key, w in weights.items() if key != drop}
+    with pytest.raises(ValueError):
+        reference.block_forward(x, weights, **kwargs)
+    try:
+        load_wrong(SLUG, name).block_forward(x, weights, **kwargs)
+    except ValueError:
+        pytest.fail(f"{name} raises ValueError for {kwargs} (dropped weight: {drop})")
+    except Exception:  # noqa: BLE001 (any other exception is the bug)
+        pass
+
+
+driver = load(PROBLEM / "driver.py", "lcf_driver_for_tests")
+
+
+def calls(kind: str) -> list[dict]:
+    """The hidden suite's calls in one process: two identical calls, or a change of rope_base in between."""
+    x, weights = oracle.make_inputs(40, 32, 24, 4, 2, seed=10)
+    args = {"n_heads": 4, "n_kv_heads": 2, "chunk_size": 16}
+    second = {**args, "rope_base": 100.0} if kind == "rope_base" else args
+    return [{"x": x, "weights": weights, "kwargs": args}, {"x": x, "weights": weights, "kwargs": second}]
+
+
+# wrong solution -> what the driver's calls in one process reveal: "modified", "aliases" or "state"
+IN_PROCESS_CASES = {
+    "scale_folded_into_wq.patch": "modified",
+    "residual_written_into_x.patch": "modified",
+    "rope_table_cached_without_base.patch": "state",
+}
+
+
+@pytest.mark.parametrize("module_name", ["reference", *sorted(IN_PROCESS_CASES)])
+def test_calls_in_one_process_expose_state_and_writes(module_name):
+    module = reference if module_name == "reference" else load_wrong(SLUG, module_name)
+    kind = IN_PROCESS_CASES.get(module_name, "")
+    plan = calls("rope_base" if kind == "state" else "same")
+    results = driver.watched_calls(module, [{**c, "x": c["x"].clone()} for c in plan])
+    wrong_outputs = []
+    for c, result in zip(plan, results, strict=True):
+        kwargs = dict(c["kwargs"])
+        H, Hkv = kwargs.pop("n_heads"), kwargs.pop("n_kv_heads")
+        oracle_kwargs = {key: value for key, value in kwargs.items() if key in ("rope_base", "eps")}
+        expected = oracle.oracle_block_forward(c["x"], c["weights"], n_heads=H, n_kv_heads=Hkv, **oracle_kwargs)
+        wrong_outputs.append(not within_tolerance(result["out"], expected.float()))
+    revealed = {
+        "modified": any(r["modified"] for r in results),
+        "aliases": any(r["aliases"] for r in results),
+        "state": wrong_outputs == [False, True],
+    }
+    if module_name == "reference":
+        assert not any(revealed.values()) and not any(wrong_outputs)
+    else:
+        assert revealed[kind], f"{module_name}: the calls in one process do not reveal {kind}: {revealed}"
 
 
 def test_every_wrong_answer_solution_has_an_exposing_case():
-    wrong_answers = {name for name, verdict in META["wrong_solutions"].items() if verdict == "Wrong Answer"}
-    assert wrong_answers == set(EXPOSING_CASES) | {"no_validation.py"}
+    wrong_answers = {name for name, verdict in PROBLEM_ENTRY.wrong_solutions.items() if verdict.value == "Wrong Answer"}
+    memory = {"mlp_all_positions.patch", "query_chunks_only.patch"}  # the memory test's budget: judge verify
+    assert wrong_answers == set(EXPOSING_CASES) | set(VALIDATION_CASES) | set(IN_PROCESS_CASES) | memory
+
+
+# -- RoPE angle precision: the statement's rule, both ways ---------------------------------------
+
+FLOAT32_ANGLES_UNLESS_FLOAT64 = (
+    "    i = torch.arange(0, head_dim, 2, dtype=torch.float64)\n",
+    "    angle_dtype = torch.float64 if dtype == torch.float64 else torch.float32\n"
+    "    i = torch.arange(0, head_dim, 2, dtype=angle_dtype)\n",
+    "    positions = torch.arange(start, end, dtype=torch.float64)\n",
+    "    positions = torch.arange(start, end, dtype=angle_dtype)\n",
+)
+
+
+def test_float32_rope_angles_are_accepted_for_float32_and_half_inputs(tmp_path):
+    # the statement allows float32 angles unless x is float64: a block that does exactly that
+    # (float64 angles for float64 inputs only) passes the whole hidden suite
+    source = (REPO / "solutions_ref" / "long_context_forward.py").read_text()
+    old_i, new_i, old_p, new_p = FLOAT32_ANGLES_UNLESS_FLOAT64
+    assert source.count(old_i) == source.count(old_p) == 1
+    variant = tmp_path / "float32_angles.py"
+    variant.write_text(source.replace(old_i, new_i).replace(old_p, new_p))
+    result = subprocess.run(
+        [sys.executable, "-m", "judge_harness.inprocess", str(PROBLEM), str(variant), "hidden"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "sandbox")])},
+        timeout=600,
+    )
+    assert result.stdout.rstrip().endswith("overall: Accepted"), result.stdout[-3000:] + result.stderr[-2000:]
+    assert "float32_rope_angles_for_float64.patch" in EXPOSING_CASES  # and for float64 inputs: Wrong Answer

@@ -1,5 +1,9 @@
-"""Wrong: the textbook block. Correct, but it builds the (H, T, T) score matrix and the (T, F) MLP
-activations, so it cannot run at long context: 32768^2 float32 scores are 4 GiB per head.
+# verdict: Memory Limit Exceeded
+# bug: the textbook block: it builds the full (H, T, T) score matrix (and (T, F) MLP activations), so it cannot run at long context
+# why-a-file: a whole different implementation (no chunks, no online softmax), not a change to the reference
+# measured: MEASURED
+"""The naive block: correct, but the (H, T, T) float32 scores of the memory test (T = 8192, H = 4)
+are 1 GiB per tensor, and softmax and masking hold several at once.
 """
 
 from __future__ import annotations
