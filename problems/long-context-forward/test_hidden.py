@@ -225,7 +225,9 @@ def watched(candidate, calls: list[dict]) -> list[dict]:
     for index, (call, result) in enumerate(zip(calls, results, strict=True)):
         x, weights, kwargs = call["x"], call["weights"], call["kwargs"]
         what = f"call {index + 1} of {len(calls)} in one process ({describe(x, weights, **kwargs)})"
-        assert not result["modified"], f"{what}: the submission modified its input {', '.join(result['modified'])} in place"
+        assert not result["modified"], (
+            f"{what}: the submission modified its input {', '.join(result['modified'])} in place"
+        )
         assert not result["aliases"], (
             f"{what}: the returned tensor shares storage with the input {', '.join(result['aliases'])};"
             " block_forward must return a new tensor"

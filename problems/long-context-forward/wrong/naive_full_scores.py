@@ -29,14 +29,20 @@ def rope(x, base):
 
 
 def block_forward(x, weights, *, n_heads, n_kv_heads, rope_base=10000.0, eps=1e-6, chunk_size=1024):
-    if x.dim() != 2 or chunk_size < 1:
-        raise ValueError(f"x must be (T, C) and chunk_size >= 1, got {tuple(x.shape)}, {chunk_size}")
+    if x.dim() != 2 or not x.is_floating_point() or chunk_size < 1:
+        raise ValueError(
+            f"x must be a floating-point (T, C) and chunk_size >= 1, got {x.dtype} {tuple(x.shape)}, {chunk_size}"
+        )
     T, C = x.shape
-    if C % n_heads or n_heads % n_kv_heads or (C // n_heads) % 2:
+    if n_heads < 1 or n_kv_heads < 1 or n_heads % n_kv_heads or C % n_heads or (C // n_heads) % 2:
         raise ValueError(f"bad head counts {n_heads}, {n_kv_heads} for C={C}")
     D = C // n_heads
-    if weights["wk"].shape != (C, n_kv_heads * D) or weights["wv"].shape != (C, n_kv_heads * D):
-        raise ValueError(f"wk/wv must be {(C, n_kv_heads * D)}")
+    F_dim = weights["w_gate"].shape[-1] if "w_gate" in weights else -1
+    shapes = {"attn_norm": (C,), "mlp_norm": (C,), "wq": (C, C), "wk": (C, n_kv_heads * D), "wv": (C, n_kv_heads * D)}
+    shapes |= {"wo": (C, C), "w_gate": (C, F_dim), "w_up": (C, F_dim), "w_down": (F_dim, C)}
+    for name, shape in shapes.items():
+        if name not in weights or tuple(weights[name].shape) != shape:
+            raise ValueError(f"weights[{name!r}] must be {shape}")
     dtype = x.dtype
     if dtype in (torch.float16, torch.bfloat16):
         x = x.float()
