@@ -12,13 +12,15 @@ one memory case at T = 8192 where (H, T, T) scores do not fit and (T, F) activat
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lcf_oracle import WEIGHT_NAMES, make_inputs, oracle_block_forward, oracle_rows
 
-from judge_harness import assert_close, expect_raises
+from judge_harness import CandidateError, assert_close
 
 MiB = 2**20
 torch.set_num_threads(1)  # the checker's oracle, like the worker (driver.py): one intra-op thread
@@ -274,6 +276,7 @@ def test_inputs_unchanged_and_output_new(candidate, dtype):
 X, WEIGHTS = make_inputs(8, 16, 8, 4, 2, seed=25)
 X_ODD, WEIGHTS_ODD = make_inputs(8, 12, 8, 4, 4, seed=25)
 HEADS = {"n_heads": 4, "n_kv_heads": 2}
+HEAD_NAMES = ("n_heads", "n_kv_heads")
 
 
 def wrong_shape(name: str) -> dict[str, torch.Tensor]:
@@ -284,26 +287,43 @@ def wrong_shape(name: str) -> dict[str, torch.Tensor]:
     return weights
 
 
+# what: (x, weights, kwargs, the argument names one of which the message must name)
 VALUE_ERROR_CASES = {
-    "x is 3-D (1, 8, 16)": (X[None], WEIGHTS, HEADS),
-    "x is 1-D (16,)": (X[0], WEIGHTS, HEADS),
-    "x is an integer tensor": (X.round().to(torch.int64), WEIGHTS, HEADS),
-    "chunk_size = 0": (X, WEIGHTS, {**HEADS, "chunk_size": 0}),
-    "chunk_size = -1": (X, WEIGHTS, {**HEADS, "chunk_size": -1}),
-    "n_heads = 4 is not a multiple of n_kv_heads = 3": (X, WEIGHTS, {"n_heads": 4, "n_kv_heads": 3}),
-    "n_heads = 2 is not a multiple of n_kv_heads = 4": (X, WEIGHTS, {"n_heads": 2, "n_kv_heads": 4}),
-    "n_heads = 0": (X, WEIGHTS, {"n_heads": 0, "n_kv_heads": 1}),
-    "n_kv_heads = 0": (X, WEIGHTS, {"n_heads": 4, "n_kv_heads": 0}),
-    "n_heads = -4, n_kv_heads = -2": (X, WEIGHTS, {"n_heads": -4, "n_kv_heads": -2}),
-    "C = 16 is not a multiple of n_heads = 3": (X, WEIGHTS, {"n_heads": 3, "n_kv_heads": 1}),
-    "D = 12 // 4 = 3 is odd (rotate-half needs pairs)": (X_ODD, WEIGHTS_ODD, {"n_heads": 4, "n_kv_heads": 4}),
-    "wk and wv are (16, 8) but n_kv_heads = 1 needs (16, 4)": (X, WEIGHTS, {"n_heads": 4, "n_kv_heads": 1}),
+    "x is 3-D (1, 8, 16)": (X[None], WEIGHTS, HEADS, ("x",)),
+    "x is 1-D (16,)": (X[0], WEIGHTS, HEADS, ("x",)),
+    "x is an integer tensor": (X.round().to(torch.int64), WEIGHTS, HEADS, ("x",)),
+    "chunk_size = 0": (X, WEIGHTS, {**HEADS, "chunk_size": 0}, ("chunk_size",)),
+    "chunk_size = -1": (X, WEIGHTS, {**HEADS, "chunk_size": -1}, ("chunk_size",)),
+    "n_heads = 4 is not a multiple of n_kv_heads = 3": (X, WEIGHTS, {"n_heads": 4, "n_kv_heads": 3}, HEAD_NAMES),
+    "n_heads = 2 is not a multiple of n_kv_heads = 4": (X, WEIGHTS, {"n_heads": 2, "n_kv_heads": 4}, HEAD_NAMES),
+    "n_heads = 0": (X, WEIGHTS, {"n_heads": 0, "n_kv_heads": 1}, HEAD_NAMES),
+    "n_kv_heads = 0": (X, WEIGHTS, {"n_heads": 4, "n_kv_heads": 0}, HEAD_NAMES),
+    "n_heads = -4, n_kv_heads = -2": (X, WEIGHTS, {"n_heads": -4, "n_kv_heads": -2}, HEAD_NAMES),
+    "C = 16 is not a multiple of n_heads = 3": (X, WEIGHTS, {"n_heads": 3, "n_kv_heads": 1}, (*HEAD_NAMES, "C")),
+    "D = 12 // 4 = 3 is odd (rotate-half needs pairs)": (
+        X_ODD,
+        WEIGHTS_ODD,
+        {"n_heads": 4, "n_kv_heads": 4},
+        (*HEAD_NAMES, "C", "D"),
+    ),
+    "wk and wv are (16, 8) but n_kv_heads = 1 needs (16, 4)": (
+        X,
+        WEIGHTS,
+        {"n_heads": 4, "n_kv_heads": 1},
+        ("wk", "wv", *HEAD_NAMES),
+    ),
     **{
-        f"weights has no {name!r}": (X, {key: w for key, w in WEIGHTS.items() if key != name}, HEADS)
+        f"weights has no {name!r}": (X, {key: w for key, w in WEIGHTS.items() if key != name}, HEADS, (name,))
         for name in WEIGHT_NAMES
     },
     **{
-        f"weights[{name!r}] is {tuple(wrong_shape(name)[name].shape)}": (X, wrong_shape(name), HEADS)
+        # a w_gate with one column too many makes F disagree with w_up and w_down: either may be named
+        f"weights[{name!r}] is {tuple(wrong_shape(name)[name].shape)}": (
+            X,
+            wrong_shape(name),
+            HEADS,
+            ("w_gate", "w_up", "w_down") if name == "w_gate" else (name,),
+        )
         for name in WEIGHT_NAMES
     },
 }
@@ -311,12 +331,19 @@ VALUE_ERROR_CASES = {
 
 @pytest.mark.parametrize("what", list(VALUE_ERROR_CASES))
 def test_value_error(candidate, what):
-    x, weights, kwargs = VALUE_ERROR_CASES[what]
+    x, weights, kwargs, names = VALUE_ERROR_CASES[what]
     try:
-        with expect_raises("ValueError"):
-            candidate.block_forward(x, weights, **kwargs)
-    except AssertionError as exc:
-        raise AssertionError(f"{what}: {exc}") from None
+        candidate.block_forward(x, weights, **kwargs)
+    except CandidateError as exc:
+        assert exc.type_name == "ValueError", (
+            f"{what}: expected ValueError, the submission raised {exc.type_name}: {exc.message}"
+        )
+        named = [
+            name for name in names if re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", exc.message)
+        ]
+        assert named, f"{what}: the ValueError's message must name {' or '.join(names)}; got: {exc.message}"
+    else:
+        raise AssertionError(f"{what}: expected the submission to raise ValueError, it returned normally")
 
 
 # -- memory ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def block_forward(x, weights, *, n_heads, n_kv_heads, rope_base=10000.0, eps=1e-
         )
     T, C = x.shape
     if n_heads < 1 or n_kv_heads < 1 or n_heads % n_kv_heads or C % n_heads or (C // n_heads) % 2:
-        raise ValueError(f"bad head counts {n_heads}, {n_kv_heads} for C={C}")
+        raise ValueError(f"bad n_heads={n_heads}, n_kv_heads={n_kv_heads} for C={C}")
     D = C // n_heads
     F_dim = weights["w_gate"].shape[-1] if "w_gate" in weights else -1
     shapes = {"attn_norm": (C,), "mlp_norm": (C,), "wq": (C, C), "wk": (C, n_kv_heads * D), "wv": (C, n_kv_heads * D)}
