@@ -185,7 +185,7 @@ def _beat(connection: Any, name: str, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             connection.set(heartbeat_key(name), str(time.time()), px=int(HEARTBEAT_TTL_S * 1000))
-        except Exception:  # noqa: BLE001 - a blip of the queue must not kill the worker; the TTL tells
+        except Exception:  # a blip of the queue must not kill the worker; the TTL tells
             pass
         stop.wait(HEARTBEAT_S)
 
@@ -206,7 +206,7 @@ def serve(url: str, backend: Backend, *, name: str, burst: bool = False) -> None
         stop.set()
         try:
             connection.delete(heartbeat_key(name))
-        except Exception:  # noqa: BLE001 - the queue may be gone; the key expires by itself
+        except Exception:  # the queue may be gone; the key expires by itself
             pass
 
 
@@ -317,7 +317,7 @@ class QueueBackend:
     def _drop(self, rq_job: Any) -> None:
         try:
             rq_job.cancel()
-        except Exception:  # noqa: BLE001 - already gone or finished meanwhile
+        except Exception:  # already gone or finished meanwhile
             pass
 
     def abort_all(self) -> None:
@@ -335,7 +335,7 @@ class QueueBackend:
                     send_stop_job_command(self.connection, job_id)
                 else:
                     job.cancel()
-            except Exception:  # noqa: BLE001 - best effort on the way out
+            except Exception:  # best effort on the way out
                 pass
 
 

@@ -135,7 +135,7 @@ class ForkRunner:
                 try:
                     runner._items = list(session.items)
                     runner._pool(work, on_result)
-                except BaseException as exc:  # noqa: BLE001 - re-raised once pytest has returned
+                except BaseException as exc:  # re-raised once pytest has returned
                     runner._error = exc
                     runner.abort()
                 return True
@@ -233,7 +233,7 @@ class ForkRunner:
             resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             line = json.dumps(self._run_items(path, items)).encode()
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent as the child's verdict
+        except BaseException as exc:  # reported to the parent as the child's verdict
             message = f"{type(exc).__name__}: {exc}"[:300]
             line = json.dumps({"verdict": "Internal Error", "test": "", "message": message}).encode()
             code = 70
@@ -254,7 +254,7 @@ class ForkRunner:
         if path is not None:
             try:
                 self._candidate.use_module(load_module(str(path), self.problem.module_name))
-            except BaseException as exc:  # noqa: BLE001 - a mutant that does not import is killed
+            except BaseException as exc:  # a mutant that does not import is killed
                 message = f"{type(exc).__name__}: {exc}"[:300]
                 return {
                     "verdict": "Compilation Error",

@@ -173,7 +173,7 @@ class ReActAgent:
             return f"Error: unknown tool {name!r}. Valid tools: {valid}."
         try:
             return str(tool.fn(action_input))
-        except Exception as error:  # noqa: BLE001  any tool failure goes to the model
+        except Exception as error:  # any tool failure goes to the model
             return f"Error: {type(error).__name__}: {error}"
 
     def _truncate(self, observation: str) -> str:

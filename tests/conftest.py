@@ -18,7 +18,7 @@ def toy_problem() -> Problem:
 
 
 @pytest.fixture(scope="session")
-def local_backend():  # noqa: ANN201
+def local_backend():
     from judge.backends.local import LocalBackend
 
     return LocalBackend()

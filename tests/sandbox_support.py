@@ -20,7 +20,7 @@ PROBE_PROBLEM = ADVERSARIAL / "problems" / "sandbox-probe"
 SUBMISSIONS = ADVERSARIAL / "submissions"
 
 
-def docker_backend_or_skip():  # noqa: ANN201 - a DockerBackend
+def docker_backend_or_skip():
     from judge.backends.docker import DockerBackend
 
     try:
@@ -36,7 +36,7 @@ def docker_backend_or_skip():  # noqa: ANN201 - a DockerBackend
     return backend
 
 
-def own_containers(backend) -> list:  # noqa: ANN001
+def own_containers(backend) -> list:
     from judge.backends.docker import LABEL_OWNER, LABEL_RUN
 
     client = backend._client()
@@ -48,7 +48,7 @@ def own_containers(backend) -> list:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def docker_backend():  # noqa: ANN201
+def docker_backend():
     backend = docker_backend_or_skip()
     yield backend
     leftovers = own_containers(backend)
@@ -56,5 +56,5 @@ def docker_backend():  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-def probe_problem():  # noqa: ANN201
+def probe_problem():
     return load_problem(PROBE_PROBLEM)

@@ -109,7 +109,7 @@ def tamper_deadline(folder: Path) -> None:
     (folder / "takehome.json").write_text(json.dumps(manifest))
 
 
-def fake_run(problem, path: Path, suite: str, backend) -> RunResult:  # noqa: ANN001 - mirrors judge.runner.run
+def fake_run(problem, path: Path, suite: str, backend) -> RunResult:
     """Reference: 2 tests in 0.2 s, 100 MiB. `+ 1` in the source: Wrong Answer. Else Accepted, twice as slow."""
     source = Path(path).read_text()
     if not source.strip():

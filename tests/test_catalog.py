@@ -23,7 +23,7 @@ def test_shipped_problems_load_without_errors() -> None:
         assert problem.tolerances or problem.preload == (), problem.slug
 
 
-def test_fixture_problem_fields(toy_problem) -> None:  # noqa: ANN001
+def test_fixture_problem_fields(toy_problem) -> None:
     assert toy_problem.entry_points == ("add", "Accumulator")
     assert toy_problem.limits.memory_mb == 1024
     assert toy_problem.tolerances["float32"] == (1e-6, 1e-5)

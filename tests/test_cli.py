@@ -85,7 +85,7 @@ def test_unknown_slug_is_a_usage_error_with_a_suggestion(runner: CliRunner) -> N
         (lambda p: (p.symlink_to(REFERENCE), p)[1], "symlink"),
     ],
 )
-def test_bad_submission_files_get_one_line(runner: CliRunner, tmp_path: Path, make, message: str) -> None:  # noqa: ANN001
+def test_bad_submission_files_get_one_line(runner: CliRunner, tmp_path: Path, make, message: str) -> None:
     path = make(tmp_path / "solution.py")
     result = runner.invoke(cli, ["submit", "toy-add", str(path), "--backend", "local"])
     assert result.exit_code == 2, result.output

@@ -24,7 +24,7 @@ plain = st.recursive(
 )
 
 
-def roundtrip(value):  # noqa: ANN001, ANN201
+def roundtrip(value):
     encoder = Encoder()
     tree = encoder.encode(value)
     stream = io.BytesIO()
@@ -36,7 +36,7 @@ def roundtrip(value):  # noqa: ANN001, ANN201
 
 @settings(max_examples=200, derandomize=True)
 @given(plain)
-def test_plain_values_roundtrip(value) -> None:  # noqa: ANN001
+def test_plain_values_roundtrip(value) -> None:
     assert roundtrip(value) == value
 
 
@@ -94,7 +94,7 @@ def test_unsupported_values_are_refused_without_a_register_hook() -> None:
 def test_live_objects_become_handles_with_a_register_hook() -> None:
     registered = []
 
-    def register(value):  # noqa: ANN001, ANN202
+    def register(value):
         registered.append(value)
         return Handle("object", 7, type(value).__name__)
 
@@ -116,7 +116,7 @@ def test_live_objects_become_handles_with_a_register_hook() -> None:
         {},
     ],
 )
-def test_malformed_messages_are_rejected(node) -> None:  # noqa: ANN001
+def test_malformed_messages_are_rejected(node) -> None:
     with pytest.raises(CodecError):
         Decoder([b"\0\0\0\0"]).decode(node)
 

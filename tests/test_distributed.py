@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def redis_url(tmp_path_factory: pytest.TempPathFactory):
     port = free_port()
     directory = tmp_path_factory.mktemp("redis")
     server = subprocess.Popen(
@@ -129,18 +129,18 @@ class Workers:
 
 
 @pytest.fixture
-def workers(redis_url: str):  # noqa: ANN201
+def workers(redis_url: str):
     pool = Workers(redis_url)
     yield pool
     pool.stop()
 
 
 @pytest.fixture(scope="module")
-def problem():  # noqa: ANN201
+def problem():
     return load_catalog([QUEUE_PROBLEMS]).get("queue-add")
 
 
-def submission(source: str, name: str = "queue_add.py"):  # noqa: ANN201
+def submission(source: str, name: str = "queue_add.py"):
     return submission_from_source(source, Path(name))
 
 

@@ -19,7 +19,7 @@ GUARD_PROBLEMS = Path(__file__).resolve().parent / "fixtures" / "guard_problems"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "submission.py").exists())
 
 
-def guard_problem():  # noqa: ANN201
+def guard_problem():
     """The input guard's fixture (outside fixtures/problems, so the toy catalog stays one problem)."""
     from judge.catalog import load_catalog
 
@@ -35,7 +35,7 @@ def test_every_golden_case_has_an_expectation() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
-def test_golden_local(case: str, toy_problem, local_backend) -> None:  # noqa: ANN001
+def test_golden_local(case: str, toy_problem, local_backend) -> None:
     expected = json.loads((GOLDEN / case / "expected.json").read_text())
     problem = guard_problem() if expected.get("problem") == "toy-guard" else toy_problem
     contains = expected.pop("message_contains", None)

@@ -62,7 +62,7 @@ def test_containers_are_fingerprinted_recursively() -> None:
 
 
 def test_parameter_names_follow_the_signature() -> None:
-    def f(q, k, *rest, scale=1.0, **extra):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def f(q, k, *rest, scale=1.0, **extra):
         return q
 
     names = [name for name, _ in parameter_names(f, (1, 2, 3, 4), {"scale": 2.0, "other": 5})]
@@ -70,7 +70,7 @@ def test_parameter_names_follow_the_signature() -> None:
 
 
 def test_call_guard_names_the_parameter_and_honours_mutable() -> None:
-    def step(q, k):  # noqa: ANN001, ANN202
+    def step(q, k):
         q.mul_(2)
         return q
 
@@ -93,11 +93,11 @@ def test_backward_of_the_submissions_function_is_guarded() -> None:
 
     class Scale(torch.autograd.Function):
         @staticmethod
-        def forward(ctx, x):  # noqa: ANN001, ANN205
+        def forward(ctx, x):
             return x * 2
 
         @staticmethod
-        def backward(ctx, grad_output):  # noqa: ANN001, ANN205
+        def backward(ctx, grad_output):
             return grad_output.mul_(2)
 
     Scale.__module__ = module.__name__
@@ -105,7 +105,7 @@ def test_backward_of_the_submissions_function_is_guarded() -> None:
     assert guard_autograd_functions(module) == ["Scale"]
     x = torch.ones(3, requires_grad=True)
 
-    def run(x):  # noqa: ANN001, ANN202
+    def run(x):
         (Scale.apply(x) * 3).sum().backward()
         return x.grad
 

@@ -261,7 +261,7 @@ def test_runner_kill_rate_is_exactly_known(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_verify_sample_fails_when_the_recorded_score_is_inflated(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_verify_sample_fails_when_the_recorded_score_is_inflated(tmp_path: Path, monkeypatch) -> None:
     from judge.mutants import check_sample
 
     folder = make_problem(tmp_path / "problems")

@@ -120,7 +120,7 @@ def test_status_pause_resume(env: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert "left of 5 min" in run("status").output
 
 
-def test_test_and_submit_need_no_arguments_inside_a_workspace(env: Path, monkeypatch, fake_judge) -> None:  # noqa: ANN001
+def test_test_and_submit_need_no_arguments_inside_a_workspace(env: Path, monkeypatch, fake_judge) -> None:
     run("start", "toy-add")
     (env / "toy-add" / "notes").mkdir()
     monkeypatch.chdir(env / "toy-add" / "notes")  # a subfolder: the manifest is found above
@@ -135,14 +135,14 @@ def test_test_and_submit_need_no_arguments_inside_a_workspace(env: Path, monkeyp
     assert wrong.exit_code == 2 and "workspace is for toy-add" in wrong.output
 
 
-def test_test_outside_a_workspace_asks_for_slug_and_file(env: Path, fake_judge) -> None:  # noqa: ANN001
+def test_test_outside_a_workspace_asks_for_slug_and_file(env: Path, fake_judge) -> None:
     result = run("test")
     assert result.exit_code == 2
     assert "expected SLUG and FILE" in result.output and "judge start" in result.output
     assert fake_judge == []
 
 
-def test_submit_is_recorded_with_clock_and_late_mark(env: Path, fake_judge) -> None:  # noqa: ANN001
+def test_submit_is_recorded_with_clock_and_late_mark(env: Path, fake_judge) -> None:
     from judge.catalog import load_catalog
 
     toy = load_catalog([FIXTURES]).get("toy-add")
@@ -157,7 +157,7 @@ def test_submit_is_recorded_with_clock_and_late_mark(env: Path, fake_judge) -> N
     assert history.code(entry["code_sha256"]) == ws.solution.read_text()
 
 
-def test_submit_outside_a_workspace_is_recorded_without_a_clock(env: Path, fake_judge) -> None:  # noqa: ANN001
+def test_submit_outside_a_workspace_is_recorded_without_a_clock(env: Path, fake_judge) -> None:
     solution = env / "mine.py"
     shutil.copyfile(TOY / "reference.py", solution)
     assert run("submit", "toy-add", str(solution)).exit_code == 0
@@ -166,7 +166,7 @@ def test_submit_outside_a_workspace_is_recorded_without_a_clock(env: Path, fake_
     assert entry.tags == ["fixture"]
 
 
-def test_a_file_saved_mid_judging_is_not_recorded_as_the_judged_code(env: Path, fake_judge) -> None:  # noqa: ANN001
+def test_a_file_saved_mid_judging_is_not_recorded_as_the_judged_code(env: Path, fake_judge) -> None:
     fake_judge.append({"edit_while_judging": True})
     solution = env / "mine.py"
     shutil.copyfile(TOY / "reference.py", solution)
@@ -175,7 +175,7 @@ def test_a_file_saved_mid_judging_is_not_recorded_as_the_judged_code(env: Path, 
     assert "changed while it was being judged" in history.code(entry.code_sha256)
 
 
-def test_internal_errors_are_not_counted_as_attempts(env: Path, fake_judge) -> None:  # noqa: ANN001
+def test_internal_errors_are_not_counted_as_attempts(env: Path, fake_judge) -> None:
     fake_judge.append({"next_verdict": Verdict.INTERNAL_ERROR})
     solution = env / "mine.py"
     shutil.copyfile(TOY / "reference.py", solution)
@@ -183,7 +183,7 @@ def test_internal_errors_are_not_counted_as_attempts(env: Path, fake_judge) -> N
     assert history.entries() == []
 
 
-def test_status_counts_attempts_of_this_workspace(env: Path, monkeypatch, fake_judge) -> None:  # noqa: ANN001
+def test_status_counts_attempts_of_this_workspace(env: Path, monkeypatch, fake_judge) -> None:
     run("start", "toy-add")
     monkeypatch.chdir(env / "toy-add")
     fake_judge.append({"next_verdict": Verdict.WRONG_ANSWER})
@@ -192,7 +192,7 @@ def test_status_counts_attempts_of_this_workspace(env: Path, monkeypatch, fake_j
     assert status["attempts"] == 1 and status["best_verdict"] == "Wrong Answer"
 
 
-def test_practice_picks_an_unsolved_problem(env: Path, fake_judge) -> None:  # noqa: ANN001
+def test_practice_picks_an_unsolved_problem(env: Path, fake_judge) -> None:
     data = as_json(run("practice", "--tag", "fixture", "--json"))
     assert data["slug"] == "toy-add"
     assert run("submit", "toy-add", str(Path(data["solution"]))).exit_code == 0  # Accepted (faked)
@@ -201,7 +201,7 @@ def test_practice_picks_an_unsolved_problem(env: Path, fake_judge) -> None:  # n
     assert run("practice", "--tag", "no-such-tag").exit_code == 2
 
 
-def test_watch_reruns_on_save_and_stops_cleanly_on_ctrl_c(env: Path, monkeypatch, fake_judge) -> None:  # noqa: ANN001
+def test_watch_reruns_on_save_and_stops_cleanly_on_ctrl_c(env: Path, monkeypatch, fake_judge) -> None:
     run("start", "toy-add")
     monkeypatch.chdir(env / "toy-add")
     solution = env / "toy-add" / "toy_add.py"
@@ -222,7 +222,7 @@ def test_watch_reruns_on_save_and_stops_cleanly_on_ctrl_c(env: Path, monkeypatch
     assert all(seconds >= workspace.WATCH_INTERVAL_S for seconds in polls)
 
 
-def test_watch_keeps_going_after_a_user_error(env: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_watch_keeps_going_after_a_user_error(env: Path, monkeypatch) -> None:
     run("start", "toy-add")
     monkeypatch.chdir(env / "toy-add")
     solution = env / "toy-add" / "toy_add.py"

@@ -173,7 +173,7 @@ def test_image_tag_follows_the_harness(tmp_path: Path, monkeypatch: pytest.Monke
     assert sandbox_image.image_tag() == "mine:1"
 
 
-def _load_entrypoint():  # noqa: ANN202
+def _load_entrypoint():
     spec = importlib.util.spec_from_file_location("sandbox_entrypoint", ENTRYPOINT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

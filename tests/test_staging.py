@@ -31,7 +31,7 @@ def test_good_file(tmp_path: Path) -> None:
         (lambda p: p.write_text("#" * (MAX_SUBMISSION_BYTES + 1)), "limited to"),
     ],
 )
-def test_bad_inputs(tmp_path: Path, make, message: str) -> None:  # noqa: ANN001
+def test_bad_inputs(tmp_path: Path, make, message: str) -> None:
     path = tmp_path / "s.py"
     make(path)
     with pytest.raises(SubmissionError, match=message) as info:

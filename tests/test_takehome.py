@@ -177,7 +177,7 @@ def test_an_untouched_folder_with_caches_has_no_errors(bundle: tuple[takehome.Bu
 )
 def test_returned_folder_problems_are_reported(
     bundle, tmp_path: Path, damage, expected: list[str], blocked: bool
-) -> None:  # noqa: ANN001
+) -> None:
     manifest, out = bundle
     folder = returned_folder(out, tmp_path, "someone", ALICE)
     damage(folder)
@@ -186,7 +186,7 @@ def test_returned_folder_problems_are_reported(
     assert candidate.blocked is blocked
 
 
-def test_a_folder_from_another_bundle_is_the_wrong_problem_set(toy: Problem, bundle, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_folder_from_another_bundle_is_the_wrong_problem_set(toy: Problem, bundle, tmp_path: Path) -> None:
     manifest, _ = bundle
     other = tmp_path / "other-bundle"
     takehome.create_bundle([toy], other)
@@ -199,7 +199,7 @@ def test_a_folder_from_another_bundle_is_the_wrong_problem_set(toy: Problem, bun
 
 
 @pytest.fixture
-def graded(toy: Problem, bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:  # noqa: ANN001
+def graded(toy: Problem, bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     manifest, out = bundle
     monkeypatch.setattr(grading.runner, "run", fake_run)
     root = tmp_path / "returned"

@@ -35,7 +35,7 @@ def hidden_paths(problem: Problem) -> list[Path]:
 
 
 class _Reader(threading.Thread):
-    def __init__(self, stream, limit: int) -> None:  # noqa: ANN001
+    def __init__(self, stream, limit: int) -> None:
         super().__init__(daemon=True)
         self.stream = stream
         self.limit = limit

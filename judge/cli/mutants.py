@@ -64,7 +64,7 @@ def mutants_command(
     problem = get_problem(slug)
     try:
         everything = library.generate(problem.reference.read_text(), problem.reference.name)
-    except Exception as exc:  # noqa: BLE001 - a reference libcst cannot parse is the author's to fix
+    except Exception as exc:  # a reference libcst cannot parse is the author's to fix
         raise JudgeError(f"cannot mutate {problem.reference}: {exc}") from None
     unknown_ops = sorted(set(operators) - set(library.OPERATORS))
     if unknown_ops:

@@ -42,7 +42,7 @@ def _judge(problem: Problem, path: Path, backend: Backend) -> RunResult | str:
         return runner.run(problem, path, "hidden", backend)
     except SubmissionError as exc:
         return str(exc)
-    except Exception as exc:  # noqa: BLE001 - one failed run must not stop the other candidates
+    except Exception as exc:  # one failed run must not stop the other candidates
         return f"the judge failed on this file: {type(exc).__name__}: {exc}"
 
 

@@ -123,7 +123,7 @@ class _MatmulFlops(TorchFunctionMode):
         super().__init__()
         self.flops = 0
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         if func in self.K_FROM_ARG and isinstance(out, Tensor):
             self.flops += 2 * max(out.numel(), 1) * args[self.K_FROM_ARG[func]].shape[-1]

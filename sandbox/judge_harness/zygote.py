@@ -46,7 +46,7 @@ def run_worker(spec: dict[str, Any], fds: list[int], keep_out: list[int]) -> Non
         Worker(spec, os.fdopen(command_fd, "rb"), os.fdopen(result_fd, "wb")).start()
         sys.stdout.flush()
         sys.stderr.flush()
-    except BaseException:  # noqa: BLE001 - the worker reports what it can, then goes
+    except BaseException:  # the worker reports what it can, then goes
         traceback.print_exc()
         code = 70
     os._exit(code)
