@@ -253,7 +253,7 @@ def test_wrong_validation_does_not_raise_value_error(name):
         load_wrong(SLUG, name).block_forward(x, weights, **kwargs)
     except ValueError:
         pytest.fail(f"{name} raises ValueError for {kwargs} (dropped weight: {drop})")
-    except Exception:  # noqa: BLE001 (any other exception is the bug)
+    except Exception:  # any other exception is the bug
         pass
 
 
