@@ -53,7 +53,7 @@ class WrongSolution:
         text = self.path.read_text()
         if not self.is_patch:
             return text
-        return apply_patch(reference.read_text(), _diff_body(text), label=self.name)
+        return apply_patch_text(reference.read_text(), text, label=self.name)
 
 
 def parse_header(path: Path) -> dict[str, str]:
@@ -75,7 +75,9 @@ def load(path: Path) -> WrongSolution:
         verdict = Verdict(header["verdict"])
     except ValueError:
         known = ", ".join(v.value for v in Verdict)
-        raise WrongSolutionError(f"{path}: verdict: unknown verdict {header['verdict']!r}; expected one of {known}") from None
+        raise WrongSolutionError(
+            f"{path}: verdict: unknown verdict {header['verdict']!r}; expected one of {known}"
+        ) from None
     if verdict is Verdict.ACCEPTED:
         raise WrongSolutionError(f"{path}: verdict: a wrong solution cannot expect Accepted")
     if not header.get("bug"):
@@ -104,6 +106,11 @@ def _diff_body(text: str) -> list[str]:
         if line.startswith("--- "):
             return lines[index:]
     return []
+
+
+def apply_patch_text(original: str, patch_text: str, *, label: str = "patch") -> str:
+    """Apply the text of a whole `.patch` file (header, then diff) to `original`."""
+    return apply_patch(original, _diff_body(patch_text), label=label)
 
 
 def apply_patch(original: str, diff: list[str], *, label: str = "patch") -> str:
@@ -141,6 +148,7 @@ def apply_patch(original: str, diff: list[str], *, label: str = "patch") -> str:
                     old[-1] = old[-1].rstrip("\n")
                 if kind in (" ", "\n", "+"):
                     new[-1] = new[-1].rstrip("\n")
+                index += 1
         while index < len(diff) and diff[index].startswith("\\"):
             index += 1
         if len(old) != old_count or len(new) != new_count:
@@ -173,7 +181,9 @@ def _find(source: list[str], old: list[str], start: int, cursor: int) -> int | N
     return min(hits, key=lambda i: (abs(i - start), i))
 
 
-def make_patch(reference: Path, edited: str, *, verdict: Verdict, bug: str, repo_relative: str) -> str:
+def make_patch(
+    reference: Path, edited: str, *, verdict: Verdict, bug: str, repo_relative: str, measured: str = ""
+) -> str:
     """The `.patch` text for an edited copy of the reference: header, then a 3-line-context diff."""
     if verdict is Verdict.ACCEPTED:
         raise WrongSolutionError("a wrong solution cannot expect Accepted")
@@ -194,4 +204,7 @@ def make_patch(reference: Path, edited: str, *, verdict: Verdict, bug: str, repo
     diff = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in diff]
     diff[0] = diff[0].rstrip("\n").rstrip() + "\n"
     diff[1] = diff[1].rstrip("\n").rstrip() + "\n"
-    return f"# verdict: {verdict.value}\n# bug: {bug.strip()}\n" + "".join(diff)
+    header = f"# verdict: {verdict.value}\n# bug: {bug.strip()}\n"
+    if measured.strip():
+        header += f"# measured: {' '.join(measured.split())}\n"
+    return header + "".join(diff)

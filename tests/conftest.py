@@ -10,6 +10,14 @@ from judge.catalog import Problem, load_catalog
 
 TESTS = Path(__file__).resolve().parent
 FIXTURE_PROBLEMS = TESTS / "fixtures" / "problems"
+TOY_WRONG = FIXTURE_PROBLEMS / "toy-add" / "wrong" / "off_by_one.patch"
+
+
+def toy_wrong_source() -> str:
+    """toy-add's known-wrong solution as a candidate would submit it: the patch applied to the reference."""
+    from judge import wrong
+
+    return wrong.load(TOY_WRONG).source(TOY_WRONG.parent.parent / "reference.py")
 
 
 @pytest.fixture(scope="session")

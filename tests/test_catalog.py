@@ -27,7 +27,7 @@ def test_fixture_problem_fields(toy_problem) -> None:
     assert toy_problem.entry_points == ("add", "Accumulator")
     assert toy_problem.limits.memory_mb == 1024
     assert toy_problem.tolerances["float32"] == (1e-6, 1e-5)
-    assert toy_problem.wrong_solutions == {"off_by_one.py": Verdict.WRONG_ANSWER}
+    assert toy_problem.wrong_solutions == {"off_by_one.patch": Verdict.WRONG_ANSWER}
     assert toy_problem.content_hash().startswith("sha256:")
 
 
@@ -46,8 +46,11 @@ def broken(tmp_path: Path) -> Path:
         ("memory_mb = 1024", 'memory_mb = "lots"', "memory_mb"),
         ("float32 = { atol = 1e-6, rtol = 1e-5 }", "float32 = { atol = 1e-6 }", "tolerances.float32"),
         ("float32 = { atol = 1e-6, rtol = 1e-5 }", "float8 = { atol = 1e-6, rtol = 1e-5 }", "tolerances.float8"),
-        ('"off_by_one.py" = "Wrong Answer"', '"off_by_one.py" = "Wrong"', "wrong_solutions.off_by_one.py"),
-        ('"off_by_one.py" = "Wrong Answer"', '"missing.py" = "Wrong Answer"', "wrong_solutions.missing.py"),
+        (
+            "float64 = { atol = 1e-12, rtol = 1e-10 }",
+            '[wrong_solutions]\n"missing.py" = "Wrong Answer"',
+            "wrong_solutions.missing.py",
+        ),
         ('title = "Toy: add two tensors"\n', "", "title"),
         ("estimated_minutes = 5", "estimated_minutes = 0", "estimated_minutes"),
         ('entry_points = ["add", "Accumulator"]', "entry_points = []", "entry_points"),
@@ -63,6 +66,15 @@ def test_broken_metadata_names_file_and_field(broken: Path, old: str, new: str, 
     assert catalog.problems == {}
     [error] = catalog.errors
     assert str(error).startswith(f"{toml}: {field}:"), str(error)
+
+
+def test_a_broken_wrong_solution_header_names_the_patch(broken: Path) -> None:
+    patch = broken / "wrong" / "off_by_one.patch"
+    patch.write_text(patch.read_text().replace("# verdict: Wrong Answer", "# verdict: Wrong"))
+    catalog = load_catalog([broken.parent])
+    assert catalog.problems == {}
+    [error] = catalog.errors
+    assert str(error).startswith(f"{patch}: header:") and "unknown verdict 'Wrong'" in str(error), str(error)
 
 
 def test_invalid_toml_and_missing_files(broken: Path) -> None:

@@ -16,11 +16,10 @@ from judge.backends import BackendError
 from judge.backends.docker.image import SandboxError
 from judge.cli import cli, common
 
-from .conftest import FIXTURE_PROBLEMS
+from .conftest import FIXTURE_PROBLEMS, toy_wrong_source
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = FIXTURE_PROBLEMS / "toy-add" / "reference.py"
-WRONG = FIXTURE_PROBLEMS / "toy-add" / "wrong" / "off_by_one.py"
 
 
 @pytest.fixture
@@ -113,12 +112,14 @@ def test_missing_entry_point_names_it(runner: CliRunner, tmp_path: Path) -> None
 
 
 @pytest.mark.slow
-def test_test_and_submit_exit_codes(runner: CliRunner) -> None:
+def test_test_and_submit_exit_codes(runner: CliRunner, tmp_path: Path) -> None:
     accepted = runner.invoke(cli, ["test", "toy-add", str(REFERENCE), "--backend", "local", "--json"])
     assert accepted.exit_code == 0, accepted.output
     document = json.loads(accepted.output)
     assert document["verdict"] == "Accepted" and document["suite"] == "public" and document["backend"] == "local"
-    rejected = runner.invoke(cli, ["submit", "toy-add", str(WRONG), "--backend", "local"])
+    wrong = tmp_path / "toy_add.py"
+    wrong.write_text(toy_wrong_source())
+    rejected = runner.invoke(cli, ["submit", "toy-add", str(wrong), "--backend", "local"])
     assert rejected.exit_code == 1
     assert "Wrong Answer" in rejected.output and "max abs error" in rejected.output
 
@@ -132,11 +133,11 @@ def test_verify_fixture_problem(runner: CliRunner) -> None:
     assert document["ok"] is True
     labels = {c["label"]: c["actual"] for c in document["checks"]}
     assert labels["reference (hidden)"] == "Accepted"
-    assert labels["wrong/off_by_one.py"] == "Wrong Answer"
+    assert labels["wrong/off_by_one.patch"] == "Wrong Answer"
     assert labels["stub (hidden)"] == "Runtime Error"
     assert labels["interface (stub vs reference)"] == "matches"
     assert labels["mutants (sample of 8)"] == "consistent with the recorded score"
-    wrong = next(c for c in document["checks"] if c["label"] == "wrong/off_by_one.py")
+    wrong = next(c for c in document["checks"] if c["label"] == "wrong/off_by_one.patch")
     assert wrong["first_failure"] and wrong["decided_by"].startswith("test_hidden.py::")
     # unchanged problem, same judge and backend: every run comes from the cache
     again = runner.invoke(cli, ["verify", "toy-add", "--backend", "local", "--json", "--mutants", "0"])

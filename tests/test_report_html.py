@@ -22,12 +22,12 @@ from judge.catalog import load_catalog
 from judge.takehome import bundle as takehome
 from judge.takehome import grading, report
 
+from .conftest import toy_wrong_source
 from .takehome_support import (
     ALICE,
     CAROL,
     DAVE,
     FIXTURES,
-    TOY,
     Elements,
     dump_dom,
     fake_run,
@@ -71,7 +71,7 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bundle = takehome.create_bundle([toy], root / "bundle", hours=1, now=time.time())
     folders = [
         returned_folder(root / "bundle", root / "in", "alice", ALICE),
-        returned_folder(root / "bundle", root / "in", "bob", (TOY / "wrong" / "off_by_one.py").read_text()),
+        returned_folder(root / "bundle", root / "in", "bob", toy_wrong_source()),
         returned_folder(root / "bundle", root / "in", "carol", CAROL),
         returned_folder(root / "bundle", root / "in", "dave", DAVE),
         returned_folder(root / "bundle", root / "in", HOSTILE, ALICE.replace("total = a + b", "total = b + a")),

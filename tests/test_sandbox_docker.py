@@ -44,8 +44,9 @@ from judge.backends.docker import (
 from judge.backends.docker import image as sandbox_image
 from judge.catalog import load_problem
 from judge.cli import cli
-from judge.staging import read_submission
+from judge.staging import read_submission, submission_from_source
 from judge_harness.schema import Verdict
+from tests.conftest import toy_wrong_source
 from tests.sandbox_support import PROBE_PROBLEM, docker_backend, own_containers, probe_problem  # noqa: F401 - fixtures
 
 TOY = Path(__file__).parent / "fixtures" / "problems" / "toy-add"
@@ -247,7 +248,8 @@ def test_torch_problem_with_records_and_callbacks_in_the_box(docker_backend) -> 
     problem = load_problem(TOY)
     result = runner.run(problem, problem.reference, "hidden", docker_backend)
     assert result.verdict is Verdict.ACCEPTED, (result.message, [t.message for t in result.tests])
-    wrong = runner.run(problem, TOY / "wrong" / "off_by_one.py", "hidden", docker_backend)
+    wrong_solution = submission_from_source(toy_wrong_source(), TOY / "wrong" / "off_by_one.patch")
+    wrong = runner.run(problem, wrong_solution, "hidden", docker_backend)
     assert wrong.verdict is Verdict.WRONG_ANSWER
 
 

@@ -23,6 +23,7 @@ from judge.takehome import bundle as takehome
 from judge.takehome import grading, scan
 from judge.takehome.schema import SCHEMA_VERSION, Report
 
+from .conftest import toy_wrong_source
 from .takehome_support import (
     ALICE,
     CAROL,
@@ -205,7 +206,7 @@ def graded(toy: Problem, bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     root = tmp_path / "returned"
     folders = [
         returned_folder(out, root, "alice", ALICE),
-        returned_folder(out, root, "bob", (TOY / "wrong" / "off_by_one.py").read_text()),
+        returned_folder(out, root, "bob", toy_wrong_source()),
         returned_folder(out, root, "carol", CAROL),
         returned_folder(out, root, "dave", DAVE),
         returned_folder(out, root, "erin", None),
@@ -311,7 +312,7 @@ def test_forbidden_uses_follow_imports_and_aliases() -> None:
 def test_similarity_survives_renaming_and_ignores_the_stub() -> None:
     stub = (TOY / "stub.py").read_text()
     alice, carol = scan.own_fingerprints(ALICE, stub), scan.own_fingerprints(CAROL, stub)
-    bob = scan.own_fingerprints((TOY / "wrong" / "off_by_one.py").read_text(), stub)
+    bob = scan.own_fingerprints(toy_wrong_source(), stub)
     assert scan.similarity(alice, carol) == 1.0
     assert scan.similarity(alice, bob) < 0.2
     assert scan.similarity(scan.own_fingerprints(stub, stub), alice) is None  # an untouched stub is not "similar"
@@ -335,7 +336,7 @@ def test_create_and_grade_commands(env: Path, monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(grading.runner, "run", fake_run)
     alice = returned_folder(env / "b", env / "in", "alice", ALICE)
-    bob = returned_folder(env / "b", env / "in", "bob", (TOY / "wrong" / "off_by_one.py").read_text())
+    bob = returned_folder(env / "b", env / "in", "bob", toy_wrong_source())
     args = ["takehome", "grade", str(env / "b"), str(alice), str(bob), "--report", str(env / "r"), "--backend", "local"]
     graded = runner.invoke(cli, [*args, "--json"])
     assert graded.exit_code == 0, graded.output
@@ -363,7 +364,7 @@ def test_create_grade_three_candidates_end_to_end(env: Path, tmp_path: Path) -> 
     returned = env / "returned"
     folders = [
         returned_folder(env / "bundle", returned, "alice", ALICE),  # correct
-        returned_folder(env / "bundle", returned, "bob", (TOY / "wrong" / "off_by_one.py").read_text()),  # wrong
+        returned_folder(env / "bundle", returned, "bob", toy_wrong_source()),  # wrong
         returned_folder(env / "bundle", returned, "carol", CAROL),  # copied from alice
         returned_folder(env / "bundle", returned, "dave", DAVE),  # edited the deadline: not run
     ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from judge import __version__
+from judge.cli.authoring import wrong_group
 from judge.cli.history import history_command, stats
 from judge.cli.judging import list_command, show, submit, test, verify
 from judge.cli.mutants import mutants_command
@@ -48,5 +49,6 @@ for command in (
     sandbox,
     mutants_command,
     worker,
+    wrong_group,
 ):
     cli.add_command(command)
