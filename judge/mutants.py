@@ -295,7 +295,7 @@ class ResultCache:
     """One JSON file per (problem hash, mutant source, judge and harness version, backend)."""
 
     def __init__(self, problem: Any, backend: str, root: Path | None = None) -> None:
-        from judge.practice.history import data_dir
+        from judge.paths import data_dir
 
         self.folder = (root or data_dir() / "mutants") / problem.slug
         self.prefix = f"{problem.content_hash()}:{_harness_fingerprint()}:{backend}"

@@ -75,7 +75,7 @@ class ResultCache:
     @classmethod
     def default(cls, backend: Backend) -> ResultCache:
         from judge.backends.docker.image import image_tag
-        from judge.practice.history import data_dir
+        from judge.paths import data_dir
 
         return cls(data_dir() / CACHE_FOLDER, backend.name, image_tag())
 

@@ -8,6 +8,7 @@ from judge.cli import common as core
 from judge.cli import options
 from judge.cli.present import table
 from judge.practice import history, workspace
+from judge.units import to_iso
 from judge_harness.schema import Verdict
 
 
@@ -43,7 +44,7 @@ def history_command(slug: str | None, limit: int, code_of: int | None, as_json: 
     rows = [
         [
             str(e.id),
-            workspace.to_iso(e.submitted_at).replace("T", " ").rstrip("Z"),
+            to_iso(e.submitted_at).replace("T", " ").rstrip("Z"),
             e.slug,
             core.colour(e.verdict),
             f"{e.passed}/{e.total}",

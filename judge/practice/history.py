@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -23,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from judge.catalog import Problem
-from judge.practice.workspace import to_iso
+from judge.paths import data_dir
+from judge.units import to_iso
 from judge_harness.schema import PRIORITY, RunResult, Verdict
 
 DB_NAME = "history.sqlite3"
@@ -57,14 +57,6 @@ CREATE TABLE IF NOT EXISTS code (
     "CREATE INDEX IF NOT EXISTS submissions_slug ON submissions(slug, submitted_at)",
     "CREATE INDEX IF NOT EXISTS submissions_workspace ON submissions(workspace_id)",
 ]
-
-
-def data_dir() -> Path:
-    if os.environ.get("JUDGE_HOME"):
-        return Path(os.environ["JUDGE_HOME"]).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
-    return base / "judge"
 
 
 def db_path() -> Path:

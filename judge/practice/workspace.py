@@ -17,11 +17,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from judge.catalog import Problem
+from judge.units import from_iso, to_iso
 
 MANIFEST_NAME = ".judge.json"
 MANIFEST_VERSION = 1
@@ -30,14 +30,6 @@ WATCH_INTERVAL_S = 0.5  # how often `judge test --watch` looks at the file's mti
 
 class WorkspaceError(ValueError):
     """A workspace that cannot be created or read; the message says what to do."""
-
-
-def to_iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def from_iso(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 @dataclasses.dataclass

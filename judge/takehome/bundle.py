@@ -24,7 +24,7 @@ from typing import Any
 
 from judge import __version__
 from judge.catalog import Problem
-from judge.practice.workspace import from_iso, to_iso
+from judge.units import from_iso, to_iso
 
 MANIFEST_NAME = "takehome.json"
 MANIFEST_VERSION = 1

@@ -16,11 +16,11 @@ from pathlib import Path
 from judge import __version__, runner
 from judge.backends.base import Backend
 from judge.catalog import Catalog, Problem
-from judge.practice.workspace import to_iso
 from judge.staging import SubmissionError
 from judge.takehome import scan
 from judge.takehome.bundle import BLOCKING, Bundle, BundleProblem, Candidate, TakehomeError, inspect
 from judge.takehome.schema import CandidateRow, Cell, Pair, ProblemRow, ReferenceRun, Report, Similarity
+from judge.units import to_iso
 from judge_harness.schema import RunResult, Verdict
 
 REFERENCE = -1  # results are keyed (candidate index, slug); the reference runs under this index
