@@ -1,0 +1,185 @@
+"""judge_harness.plugin: how a test's outcome becomes a verdict, through pytest itself.
+
+A small suite runs in-process under JudgePlugin with a stand-in for the worker (the real one is
+exercised by the golden cases); classify() is checked on each kind of failure it tells apart.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from judge_harness import checks
+from judge_harness.plugin import JudgePlugin, classify
+from judge_harness.remote import CandidateError, JudgeAbort
+from judge_harness.schema import Verdict
+
+
+class StandIn:
+    """What the plugin asks of the worker's proxy: a test window, captured output, a peak."""
+
+    def __init__(self) -> None:
+        self.deadline = math.inf
+        self.windows: list[tuple[float, float, float]] = []
+        self.peak_bytes = 1234
+        self.output = ""
+
+    def begin_test(self, deadline: float, suite_deadline: float, cpu_limit: float) -> None:
+        self.windows.append((deadline, suite_deadline, cpu_limit))
+
+    def __enter__(self) -> StandIn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def take_output(self) -> str:
+        output, self.output = self.output, ""
+        return output
+
+    def add(self, a: float, b: float) -> float:
+        self.output += f"add({a}, {b})\n"
+        return a + b
+
+    def fail(self, type_name: str, message: str) -> None:
+        raise CandidateError(type_name, message, "Traceback (most recent call last):\n  in fail\n" + message)
+
+
+SUITE = """
+import pytest
+from judge_harness.checks import assert_close
+from judge_harness.remote import JudgeAbort
+from judge_harness.schema import Verdict
+
+
+def test_accepted(candidate):
+    assert candidate.add(1, 2) == 3
+
+
+def test_wrong_answer(candidate):
+    assert candidate.add(1, 2) == 4, "add(1, 2): got 3, expected 4"
+
+
+def test_runtime_error(candidate):
+    candidate.fail("ZeroDivisionError", "division by zero")
+
+
+def test_memory(candidate):
+    candidate.fail("MemoryError", "")
+
+
+def test_unreadable_result(candidate):
+    candidate.add(1, 2).shape
+
+
+def test_limit(candidate):
+    raise JudgeAbort(Verdict.TIME_LIMIT_EXCEEDED, "time limit exceeded during call to add")
+
+
+def test_tolerances_reach_the_tests(tolerances):
+    assert tolerances == {"float32": (1e-05, 0.0001)}
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture bug")
+
+
+def test_setup_failure_is_the_judge_s(candidate, broken):
+    pass
+"""
+
+
+def run_suite(tmp_path: Path, **options: Any) -> tuple[JudgePlugin, StandIn]:
+    (tmp_path / "test_suite.py").write_text(textwrap.dedent(SUITE))
+    stand_in = StandIn()
+    plugin = JudgePlugin(stand_in, test_timeout_s=5, tolerances={"float32": (1e-5, 1e-4)}, **options)
+    args = [
+        str(tmp_path / "test_suite.py"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(tmp_path),
+        "-c",
+        "/dev/null",
+    ]
+    sys.modules.pop("test_suite", None)  # each call collects its own copy of the suite
+    pytest.main(args, plugins=[plugin])
+    return plugin, stand_in
+
+
+def test_each_outcome_gets_its_verdict_and_message(tmp_path: Path) -> None:
+    plugin, stand_in = run_suite(tmp_path)
+    results = {r.id.split("::")[1]: r for r in plugin.results}
+    assert list(results) == [
+        "test_accepted",
+        "test_wrong_answer",
+        "test_runtime_error",
+        "test_memory",
+        "test_unreadable_result",
+        "test_limit",
+        "test_tolerances_reach_the_tests",
+        "test_setup_failure_is_the_judge_s",
+    ]  # in file order
+    verdicts = {name: r.verdict for name, r in results.items()}
+    assert verdicts == {
+        "test_accepted": Verdict.ACCEPTED,
+        "test_wrong_answer": Verdict.WRONG_ANSWER,
+        "test_runtime_error": Verdict.RUNTIME_ERROR,
+        "test_memory": Verdict.MEMORY_LIMIT_EXCEEDED,
+        "test_unreadable_result": Verdict.WRONG_ANSWER,
+        "test_limit": Verdict.TIME_LIMIT_EXCEEDED,
+        "test_tolerances_reach_the_tests": Verdict.ACCEPTED,
+        "test_setup_failure_is_the_judge_s": Verdict.INTERNAL_ERROR,
+    }
+    assert results["test_wrong_answer"].message.startswith("add(1, 2): got 3, expected 4")
+    assert results["test_runtime_error"].message.startswith("the submission raised ZeroDivisionError: division by zero")
+    assert "in fail" in results["test_runtime_error"].message  # the traceback's tail
+    assert results["test_unreadable_result"].message.startswith("the result could not be checked: AttributeError")
+    assert results["test_limit"].message == "time limit exceeded during call to add"
+    assert "fixture bug" in results["test_setup_failure_is_the_judge_s"].message
+    assert results["test_accepted"].output == "add(1, 2)\n" and results["test_accepted"].peak_bytes == 1234
+    assert all(cpu == 5 for _, _, cpu in stand_in.windows)  # each test's CPU limit handed to the worker
+    assert checks.TOLERANCES == {"float32": (1e-5, 1e-4)}
+
+
+def test_stop_at_first_failure_ends_the_session(tmp_path: Path) -> None:
+    plugin, _ = run_suite(tmp_path, stop_at_first_failure=True)
+    assert [r.verdict for r in plugin.results] == [Verdict.ACCEPTED, Verdict.WRONG_ANSWER]
+
+
+def test_a_spent_suite_wall_limit_fails_the_remaining_tests_as_time_limit(tmp_path: Path) -> None:
+    plugin, stand_in = run_suite(tmp_path, suite_wall_s=1e-9)
+    judged = [r for r in plugin.results if r.id.endswith("test_accepted")]
+    assert judged[0].verdict is Verdict.TIME_LIMIT_EXCEEDED and "wall-time limit" in judged[0].message
+    assert stand_in.windows == []  # no test reached the worker
+
+
+def excinfo(exc: BaseException) -> pytest.ExceptionInfo[BaseException]:
+    try:
+        raise exc
+    except BaseException as raised:
+        return pytest.ExceptionInfo.from_exception(raised)
+
+
+def test_classify_looks_inside_exception_groups() -> None:
+    group = BaseExceptionGroup("flaky", [ValueError("x"), AssertionError("sum: 1 of 3 elements outside")])
+    assert classify(excinfo(group)) == (Verdict.WRONG_ANSWER, "sum: 1 of 3 elements outside")
+    aborted = BaseExceptionGroup("g", [JudgeAbort(Verdict.OUTPUT_LIMIT_EXCEEDED, "too much output")])
+    assert classify(excinfo(aborted)) == (Verdict.OUTPUT_LIMIT_EXCEEDED, "too much output")
+
+
+def test_classify_keeps_hypothesis_notes_and_blames_generation_failures_on_the_judge() -> None:
+    error = AssertionError("bad sum")
+    error.add_note("Falsifying example: test_add(a=1)")
+    assert classify(excinfo(error)) == (Verdict.WRONG_ANSWER, "bad sum\nFalsifying example: test_add(a=1)")
+    from hypothesis.errors import Unsatisfiable
+
+    verdict, message = classify(excinfo(Unsatisfiable("no examples")))
+    assert verdict is Verdict.INTERNAL_ERROR and message.startswith("test generation failed: Unsatisfiable")
