@@ -1,5 +1,9 @@
 """Golden submissions for the toy fixture problem: each folder holds a submission and the result it must get.
 
+expected.json pins the verdict, the tests passed and total, the non-zero verdict counts, and a
+fragment of the first failing test's message (`message_contains`) or of the run's own message
+(`run_message_contains`, when nothing ran).
+
 Several are forgeries (exit early, fake output, write to the results channel, monkeypatch the
 test machinery, hunt for the reference, patch the clock): none may be Accepted.
 """
@@ -26,11 +30,16 @@ def guard_problem():
     return load_catalog([GUARD_PROBLEMS]).get("toy-guard")
 
 
-def test_every_golden_case_has_an_expectation() -> None:
+def test_every_golden_case_pins_verdict_counts_and_a_message() -> None:
     assert len(CASES) >= 15
     for case in CASES:
         expected = json.loads((GOLDEN / case / "expected.json").read_text())
-        Verdict(expected["verdict"])
+        verdict = Verdict(expected["verdict"])
+        assert {"passed", "total", "counts"} <= set(expected), case
+        assert sum(expected["counts"].values()) == expected["total"], case
+        assert expected["counts"].get("Accepted", 0) == expected["passed"], case
+        if verdict is not Verdict.ACCEPTED:
+            assert {"message_contains", "run_message_contains"} & set(expected), f"{case}: pin a message fragment"
 
 
 @pytest.mark.slow
@@ -39,12 +48,18 @@ def test_golden_local(case: str, toy_problem, local_backend) -> None:
     expected = json.loads((GOLDEN / case / "expected.json").read_text())
     problem = guard_problem() if expected.get("problem") == "toy-guard" else toy_problem
     contains = expected.pop("message_contains", None)
+    run_contains = expected.pop("run_message_contains", None)
+    counts = expected.pop("counts")
     result = runner.run(problem, GOLDEN / case / "submission.py", "hidden", local_backend)
     document = result.as_json()
-    assert {k: document[k] for k in expected} == expected, json.dumps(document, indent=1)[:3000]
+    shown = json.dumps(document, indent=1)[:3000]
+    assert {k: document[k] for k in expected} == expected, shown
+    assert {verdict: n for verdict, n in document["counts"].items() if n} == counts, shown
     if contains:  # the first failing test's message
         failing = [t for t in document["tests"] if t["verdict"] != "Accepted"]
-        assert failing and contains in failing[0]["message"], json.dumps(document, indent=1)[:3000]
+        assert failing and contains in failing[0]["message"], shown
+    if run_contains:  # the run's own message (nothing ran: compilation errors)
+        assert run_contains in document["message"], shown
     if problem is not toy_problem:
         return
     if case.startswith("forge_"):
