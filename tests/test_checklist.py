@@ -145,7 +145,7 @@ def test_a_complete_checklist_passes(tmp_path: Path) -> None:
         (lambda c, h, s: ("", h, s), "[checklist] table"),
     ],
 )
-def test_each_gap_is_reported(tmp_path: Path, edit, expected: str) -> None:  # noqa: ANN001
+def test_each_gap_is_reported(tmp_path: Path, edit, expected: str) -> None:
     checklist, hidden, statement = edit(CHECKLIST, HIDDEN, STATEMENT_LIST)
     found = problems(load_problem(make(tmp_path, checklist, hidden, statement)))
     assert any(expected in line for line in found), found
