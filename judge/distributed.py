@@ -31,7 +31,7 @@ from typing import Any
 
 from judge import __version__
 from judge.backends import Backend, BackendError
-from judge.backends.base import Execution, Job
+from judge.backends.base import Execution, Job, problem_files
 
 QUEUE_ENV = "JUDGE_QUEUE"
 PRIORITIES = ("interactive", "takehome", "verify")  # workers listen in this order
@@ -41,7 +41,6 @@ NO_WORKER_S = 30.0  # a run nobody starts for this long, with no worker listenin
 RESULT_TTL_S = 3600
 RUN_SLACK_S = 60.0  # on top of the run's own wall limit: container start, imports, transfer
 POLL_S = 0.2
-SKIPPED_PARTS = ("wrong", "__pycache__")
 MAX_PAYLOAD_BYTES = 64 * 2**20
 
 
@@ -119,13 +118,8 @@ def pack(job: Job) -> bytes:
             tar.addfile(info, io.BytesIO(data))
 
         add("manifest.json", json.dumps(manifest).encode())
-        for path in sorted(problem.path.rglob("*")):
-            relative = path.relative_to(problem.path)
-            if path.is_symlink() or not path.is_file() or relative.parts[0] in SKIPPED_PARTS:
-                continue
-            if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
-                continue
-            add(f"problems/{problem.slug}/{relative.as_posix()}", path.read_bytes())
+        for name, path in problem_files(problem):
+            add(f"problems/{problem.slug}/{name}", path.read_bytes())
     data = buffer.getvalue()
     if len(data) > MAX_PAYLOAD_BYTES:
         raise QueueError(

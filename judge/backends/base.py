@@ -14,12 +14,15 @@ backend moves bytes and enforces limits, it never decides a verdict. A backend:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from judge.catalog import Problem
 from judge.staging import Submission
 
 RESULT_STDOUT_LIMIT = 32 * 2**20  # what the host reads from the checker's result channel
+SKIPPED_PARTS = ("wrong", "__pycache__")  # problem folder parts that never travel with a run
 
 
 class BackendError(RuntimeError):
@@ -64,6 +67,19 @@ def abort_all(backend: Backend) -> None:
     abort = getattr(backend, "abort_all", None)
     if abort is not None:
         abort()
+
+
+def problem_files(problem: Problem) -> Iterator[tuple[str, Path]]:
+    """The problem folder as it travels with a run (into a box, onto a queue): (relative name, path).
+
+    Not wrong/ (the known-wrong solutions), caches, dot files or links."""
+    for path in sorted(problem.path.rglob("*")):
+        relative = path.relative_to(problem.path)
+        if path.is_symlink() or not path.is_file() or relative.parts[0] in SKIPPED_PARTS:
+            continue
+        if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
+            continue
+        yield relative.as_posix(), path
 
 
 def checker_spec(

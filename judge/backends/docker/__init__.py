@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.backends import BackendError
-from judge.backends.base import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
+from judge.backends.base import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec, problem_files
 from judge.backends.docker.image import SandboxError, engine, image_tag
 from judge.backends.docker.limits import (
     CHECKER_CAPS,
@@ -52,7 +52,6 @@ STDERR_TAIL = 8192
 LEFTOVER_AGE_S = 6 * 3600  # a container of another host's judge is stale after this
 POLL_S = 0.25
 CPUS_ENV = "JUDGE_SANDBOX_CPUS"
-SKIPPED_PARTS = ("wrong", "__pycache__")  # problem folder parts never sent into the box
 
 
 def _process_start(pid: int) -> str:
@@ -128,13 +127,8 @@ def run_archive(job: Job, spec: dict[str, Any]) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         add("spec.json", json.dumps(spec).encode())
         problem = job.problem
-        for path in sorted(problem.path.rglob("*")):
-            relative = path.relative_to(problem.path)
-            if path.is_symlink() or not path.is_file() or relative.parts[0] in SKIPPED_PARTS:
-                continue
-            if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
-                continue
-            add(f"problem/{relative.as_posix()}", path.read_bytes())
+        for name, path in problem_files(problem):
+            add(f"problem/{name}", path.read_bytes())
         add(f"submission/{problem.module_name}.py", job.submission.source.encode("utf-8"))
         if problem.driver:
             add("driver/driver.py", problem.driver.read_bytes())
