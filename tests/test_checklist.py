@@ -20,7 +20,6 @@ PENDING = {
     "long-context-forward",
     "quantized-autograd",
     "rag-pipeline",
-    "react-agent",
     "sliding-window-attention",
 }
 

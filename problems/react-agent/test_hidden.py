@@ -157,22 +157,35 @@ def test_each_run_starts_fresh(candidate):
 
 
 def test_agents_side_by_side_keep_their_own_tools_and_steps(candidate):
-    first_llm = ScriptedLLM([action("calc", "1+1"), final("2")])
+    # two agents with different tools and settings, runs interleaved: first, second, first
+    first_llm = ScriptedLLM(
+        [action("calc", "1+1"), final("2"), action("search", "x"), action("calc", "2+2"), final("-")]
+    )
     second_llm = ScriptedLLM([action("calc", "1+1"), action("search", "Paris"), final("Paris")])
     c, s = calc(), search()
-    first = candidate.ReActAgent(first_llm, [c.record()])
-    second = candidate.ReActAgent(second_llm, [s.record()])
+    first = candidate.ReActAgent(first_llm, [c.record()], max_steps=2)
+    second = candidate.ReActAgent(second_llm, [s.record()], max_observation_chars=8)
     finish_run(first_llm, lambda: first.run("First agent's question?"), {})
     result = finish_run(second_llm, lambda: second.run("Second agent's question?"), {})
-    assert c.inputs == ["1+1"], f"the second agent has no calc tool, yet calc ran with {c.inputs}"
-    assert s.inputs == ["Paris"], f"search inputs: {s.inputs}"
-    assert result.steps[0].observation != "calc-result(1+1)" and "calc" in result.steps[0].observation, (
+    again = finish_run(first_llm, lambda: first.run("First agent, second question?"), {"max_steps": 2})
+    assert c.inputs == ["1+1", "2+2"], f"only the first agent has calc: calc ran with {c.inputs}"
+    assert s.inputs == ["Paris"], f"only the second agent has search: search ran with {s.inputs}"
+    assert not result.steps[0].observation.startswith("calc-res"), (
         f"calc is unknown to the second agent, got {result.steps[0].observation!r}"
+    )
+    observation = result.steps[1].observation
+    assert observation.startswith("search-r") and not observation.startswith("search-re"), (
+        f"the second agent keeps its own max_observation_chars=8, got {observation!r}"
     )
     assert "calc-result" not in second_llm.prompts[0] and "First agent" not in second_llm.prompts[0], (
         "the second agent's first prompt carries the first agent's scratchpad"
     )
     check_end(result, second_llm, "Paris", "answer", 3)
+    assert (again.stop_reason, len(again.steps)) == ("max_steps", 2), (
+        f"the first agent keeps its own max_steps=2 after the second agent ran: stop_reason="
+        f"{again.stop_reason!r}\n{describe_steps(again.steps)}"
+    )
+    assert "Paris" not in first_llm.prompts[2], "the first agent's prompt carries the second agent's scratchpad"
 
 
 def test_runs_leave_the_callers_tools_and_earlier_results_alone(candidate):
