@@ -120,6 +120,8 @@ def test_a_wrong_solution_applies_names_its_bug_and_keeps_the_entry_points(probl
     if wrong.header:  # (files without one are the legacy layout, verdicts in problem.toml, being converted)
         assert wrong.is_patch or wrong.header.get("why-a-file"), f"{name}: a whole file says why it is not a patch"
         assert wrong.bug and "\n" not in wrong.bug, f"{name}: the header names the mistake in one line"
+        if wrong.verdict in (Verdict.TIME_LIMIT_EXCEEDED, Verdict.MEMORY_LIMIT_EXCEEDED):
+            assert wrong.header.get("measured"), f"{name}: a resource-limit verdict states what was measured"
     if wrong.is_patch:
         assert wrong.source(problem.reference) != problem.reference.read_text(), f"{name}: the patch changes nothing"
     module = load_wrong(problem.slug, name)
