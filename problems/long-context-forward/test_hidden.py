@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lcf_oracle import WEIGHT_NAMES, make_inputs, oracle_block_forward, oracle_rows
 
-from judge_harness import CandidateError, assert_close
+from judge_harness import CandidateError, assert_close, expect_raises
 
 MiB = 2**20
 torch.set_num_threads(1)  # the checker's oracle, like the worker (driver.py): one intra-op thread
@@ -333,17 +333,22 @@ VALUE_ERROR_CASES = {
 def test_value_error(candidate, what):
     x, weights, kwargs, names = VALUE_ERROR_CASES[what]
     try:
-        candidate.block_forward(x, weights, **kwargs)
-    except CandidateError as exc:
-        assert exc.type_name == "ValueError", (
-            f"{what}: expected ValueError, the submission raised {exc.type_name}: {exc.message}"
-        )
-        named = [
-            name for name in names if re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", exc.message)
-        ]
-        assert named, f"{what}: the ValueError's message must name {' or '.join(names)}; got: {exc.message}"
-    else:
-        raise AssertionError(f"{what}: expected the submission to raise ValueError, it returned normally")
+        with expect_raises("ValueError"):
+            try:
+                candidate.block_forward(x, weights, **kwargs)
+            except CandidateError as exc:
+                if exc.type_name == "ValueError":
+                    assert_names_one_of(exc.message, names)
+                raise
+    except AssertionError as exc:
+        raise AssertionError(f"{what}: {exc}") from None
+
+
+def assert_names_one_of(message: str, names: tuple[str, ...]) -> None:
+    """The statement: a ValueError's message names the offending argument as a word."""
+    word = "(?<![A-Za-z0-9_]){}(?![A-Za-z0-9_])"
+    if not any(re.search(word.format(re.escape(name)), message) for name in names):
+        raise AssertionError(f"the ValueError's message must name {' or '.join(names)}; got: {message}")
 
 
 # -- memory ---------------------------------------------------------------------------------------
