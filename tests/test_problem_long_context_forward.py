@@ -261,11 +261,13 @@ driver = load(PROBLEM / "driver.py", "lcf_driver_for_tests")
 
 
 def calls(kind: str) -> list[dict]:
-    """The hidden suite's calls in one process: two identical calls, or a change of rope_base in between."""
+    """Two calls in one process: the same twice, another rope_base, or new weights in the same dict."""
     x, weights = oracle.make_inputs(40, 32, 24, 4, 2, seed=10)
     args = {"n_heads": 4, "n_kv_heads": 2, "chunk_size": 16}
-    second = {**args, "rope_base": 100.0} if kind == "rope_base" else args
-    return [{"x": x, "weights": weights, "kwargs": args}, {"x": x, "weights": weights, "kwargs": second}]
+    second = {"x": x, "weights": weights, "kwargs": {**args, "rope_base": 100.0} if kind == "rope_base" else args}
+    if kind == "same_dict":
+        second = {**second, "weights": oracle.make_inputs(40, 32, 24, 4, 2, seed=11)[1], "same_dict": True}
+    return [{"x": x, "weights": weights, "kwargs": args}, second]
 
 
 # wrong solution -> what the driver's calls in one process reveal: "modified", "aliases" or "state"
@@ -273,14 +275,17 @@ IN_PROCESS_CASES = {
     "scale_folded_into_wq.patch": "modified",
     "residual_written_into_x.patch": "modified",
     "rope_table_cached_without_base.patch": "state",
+    "weights_cached_by_dict_id.patch": "state",
+    "returns_x_overwritten.patch": "aliases",
 }
+PLANS = {"rope_table_cached_without_base.patch": "rope_base", "weights_cached_by_dict_id.patch": "same_dict"}
 
 
 @pytest.mark.parametrize("module_name", ["reference", *sorted(IN_PROCESS_CASES)])
 def test_calls_in_one_process_expose_state_and_writes(module_name):
     module = reference if module_name == "reference" else load_wrong(SLUG, module_name)
     kind = IN_PROCESS_CASES.get(module_name, "")
-    plan = calls("rope_base" if kind == "state" else "same")
+    plan = calls(PLANS.get(module_name, "same"))
     results = driver.watched_calls(module, [{**c, "x": c["x"].clone()} for c in plan])
     wrong_outputs = []
     for c, result in zip(plan, results, strict=True):
