@@ -57,8 +57,8 @@ def _check_inputs(x: Tensor, scale: Tensor, bits: int, signed: bool, axis: int |
                 f"per-channel scale must have shape (x.shape[{axis}],) = ({x.shape[axis]},), "
                 f"got {tuple(scale.shape)} for x of shape {tuple(x.shape)}"
             )
-    if not bool((scale > 0).all()):
-        raise ValueError(f"every scale must be > 0, got min {scale.min().item()}")
+    if not bool(((scale > 0) & scale.isfinite()).all()):
+        raise ValueError(f"every scale must be finite and > 0, got {scale.flatten()[:8].tolist()}")
 
 
 class LSQFakeQuantize(torch.autograd.Function):
@@ -97,8 +97,9 @@ class LSQFakeQuantize(torch.autograd.Function):
             # d = round(v) - v inside, the clamp bound outside; masked_fill also replaces the
             # nan of inf - inf where x / s overflowed
             d = torch.round(v).sub_(v).masked_fill_(below, qmin).masked_fill_(above, qmax)
-            n = x.numel() // scale.numel()
-            g = 1.0 / math.sqrt(n * qmax)  # gradient scale, paper section 2.2
+            n = x.numel() // max(scale.numel(), 1)  # elements per scale
+            # gradient scale, paper section 2.2; an empty x has nothing to sum: grad_s = 0
+            g = 1.0 / math.sqrt(n * qmax) if n else 0.0
             terms = d.mul_(grad_out)
             if ctx.axis is None:
                 grad_s = terms.sum()

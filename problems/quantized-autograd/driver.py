@@ -10,8 +10,8 @@ import torch
 from torch import Tensor
 
 
-def _leaves(x: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
-    return x.detach().clone().requires_grad_(True), scale.detach().clone().requires_grad_(True)
+def _leaves(x: Tensor, scale: Tensor, requires: tuple[bool, bool] = (True, True)) -> tuple[Tensor, Tensor]:
+    return x.detach().clone().requires_grad_(requires[0]), scale.detach().clone().requires_grad_(requires[1])
 
 
 def _call(module, x: Tensor, scale: Tensor, bits: int, signed: bool, axis: int | None) -> Tensor:
@@ -19,7 +19,7 @@ def _call(module, x: Tensor, scale: Tensor, bits: int, signed: bool, axis: int |
     if not isinstance(y, Tensor):
         raise TypeError(f"lsq_fake_quantize returned {type(y).__name__}, expected a Tensor")
     if y.grad_fn is None:
-        raise TypeError("lsq_fake_quantize returned a tensor with no grad_fn although x and scale require grad")
+        raise TypeError("lsq_fake_quantize returned a tensor with no grad_fn although x or scale requires grad")
     return y
 
 
@@ -35,9 +35,13 @@ def forward_backward(
     bits: int,
     signed: bool,
     axis: int | None,
+    requires: tuple[bool, bool] = (True, True),
 ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-    """(y, grad_x, grad_s) of lsq_fake_quantize with x and scale as fresh leaves."""
-    x, scale = _leaves(x, scale)
+    """(y, grad_x, grad_s) of lsq_fake_quantize with x and scale as fresh leaves.
+
+    `requires` says which of x and scale require grad (a frozen scale: (True, False)).
+    """
+    x, scale = _leaves(x, scale, requires)
     y = _call(module, x, scale, bits, signed, axis)
     if y.shape != grad_out.shape:
         raise ValueError(f"output shape {tuple(y.shape)} != x shape {tuple(grad_out.shape)}")
@@ -68,6 +72,86 @@ def apply_backward(
     name = type(y.grad_fn).__name__
     y.backward(grad_out.to(y.dtype))
     return y.detach().clone(), _grad_or_none(x), _grad_or_none(scale), name
+
+
+def two_quantizers(
+    module,
+    x1: Tensor,
+    scale1: Tensor,
+    args1: tuple[int, bool, int | None],
+    x2: Tensor,
+    scale2: Tensor,
+    args2: tuple[int, bool, int | None],
+    grad_out: Tensor,
+) -> dict[str, Tensor | None]:
+    """Two quantizers in one graph: (lsq(x1, scale1, *args1) + lsq(x2, scale2, *args2)).backward(grad_out).
+
+    The sum's backward hands the same incoming-gradient tensor to both quantizers. Returns the
+    four gradients and what grad_out holds afterwards.
+    """
+    x1, scale1 = _leaves(x1, scale1)
+    x2, scale2 = _leaves(x2, scale2)
+    grad_out = grad_out.clone()
+    y = _call(module, x1, scale1, *args1) + _call(module, x2, scale2, *args2)
+    y.backward(grad_out)
+    grads = [_grad_or_none(t) for t in (x1, scale1, x2, scale2)]
+    return dict(zip(["grad_x1", "grad_s1", "grad_x2", "grad_s2"], grads), grad_out=grad_out)
+
+
+def _shares_memory(t: Tensor, others: list[Tensor]) -> bool:
+    return t.untyped_storage().data_ptr() in {o.untyped_storage().data_ptr() for o in others}
+
+
+def inputs_after_use(
+    module,
+    x: Tensor,
+    scale: Tensor,
+    grad_out: Tensor,
+    bits: int,
+    signed: bool,
+    axis: int | None,
+    grad: bool,
+) -> dict[str, Tensor | bool]:
+    """What x, scale and grad_out hold after forward (and backward(grad_out) if `grad`, else
+    under torch.no_grad), and whether y shares memory with x or scale."""
+    if grad:
+        x, scale = _leaves(x, scale)
+        grad_out = grad_out.clone()
+        y = _call(module, x, scale, bits, signed, axis)
+        shares = _shares_memory(y, [x, scale])
+        y.backward(grad_out)
+    else:
+        x, scale = x.clone(), scale.clone()
+        with torch.no_grad():
+            y = module.lsq_fake_quantize(x, scale, bits=bits, signed=signed, axis=axis)
+        shares = _shares_memory(y, [x, scale])
+    return {"x": x.detach().clone(), "scale": scale.detach().clone(), "grad_out": grad_out, "y_shares_memory": shares}
+
+
+def forward_backward_strided(
+    module,
+    x: Tensor,
+    scale: Tensor,
+    grad_out: Tensor,
+    bits: int,
+    signed: bool,
+    axis: int | None,
+    grad_layout: str,
+) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """forward_backward with a non-contiguous 2-D x (a transposed copy holding the same values), a
+    strided per-channel scale, and grad_out either transposed the same way or `expanded` from its
+    first row (stride 0, what y.sum() sends back)."""
+    x = x.t().contiguous().t().detach().requires_grad_(True)
+    if scale.dim() == 1:
+        scale = torch.stack([scale, torch.zeros_like(scale)], dim=1)[:, 0]
+    scale = scale.detach().requires_grad_(True)
+    if grad_layout == "expanded":
+        grad_out = grad_out[:1].expand(grad_out.shape)
+    else:
+        grad_out = grad_out.t().contiguous().t()
+    y = _call(module, x, scale, bits, signed, axis)
+    y.backward(grad_out.to(y.dtype))
+    return y.detach().clone(), _grad_or_none(x), _grad_or_none(scale)
 
 
 def forward_no_grad(module, x: Tensor, scale: Tensor, bits: int, signed: bool, axis: int | None) -> Tensor:
@@ -171,18 +255,24 @@ def train_scale(
     return losses
 
 
-def big_forward_backward(module, shape: tuple[int, ...], bits: int, axis: int | None, seed: int) -> dict[str, float]:
-    """forward + backward on a large random tensor built in the worker; returns summaries only."""
+def big_forward_backward(
+    module, shape: tuple[int, ...], bits: int, axis: int | None, seed: int, steps: int = 1
+) -> dict[str, float]:
+    """`steps` forward + backward passes (training steps) on a large random tensor built in the
+    worker, each on fresh leaves; returns summaries of the last one only."""
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(shape, generator=generator)
     channels = 1 if axis is None else shape[axis]
     scale = torch.full((channels,) if axis is not None else (), 3.0 / 2 ** (bits - 1))
     grad_out = torch.randn(shape, generator=generator)
-    x, scale = _leaves(x, scale)
-    y = _call(module, x, scale, bits, True, axis)
-    y.backward(grad_out)
+    for step in range(steps):
+        x_leaf, scale_leaf = _leaves(x, scale)
+        y = _call(module, x_leaf, scale_leaf, bits, True, axis)
+        y.backward(grad_out)
+        if step < steps - 1:
+            del x_leaf, scale_leaf, y  # one step's tensors alive at a time
     return {
         "y_sum": y.detach().double().sum().item(),
-        "grad_x_sum": x.grad.double().sum().item() if x.grad is not None else math.nan,
-        "grad_s_sum": scale.grad.double().sum().item() if scale.grad is not None else math.nan,
+        "grad_x_sum": x_leaf.grad.double().sum().item() if x_leaf.grad is not None else math.nan,
+        "grad_s_sum": scale_leaf.grad.double().sum().item() if scale_leaf.grad is not None else math.nan,
     }

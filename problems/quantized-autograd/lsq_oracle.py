@@ -64,8 +64,8 @@ def lsq_oracle(
     grad_x = torch.where(inside, g64, 0.0)
     d = torch.where(inside, torch.round(v) - v, 0.0)
     d = d.masked_fill(below, qmin).masked_fill(above, qmax)
-    n = x.numel() // scale.numel()
-    g = 1.0 / math.sqrt(n * qmax)
+    n = x.numel() // max(scale.numel(), 1)
+    g = 1.0 / math.sqrt(n * qmax) if n else 0.0  # empty x: grad_s = 0
     magnitude = g64.abs() * v.clamp(qmin, qmax).abs().clamp_min(1.0)
     terms = g64 * d
     if axis is None:

@@ -151,11 +151,35 @@ def test_activations_per_tensor(candidate, tolerances, bits, signed):
     check_against_oracle(candidate, tolerances, x, scale, grad_out, bits, signed, None)
 
 
-@pytest.mark.parametrize("shape", [(), (1,)])
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
 def test_per_tensor_scale_shapes(candidate, tolerances, shape):
     x, scale, grad_out = random_case((5, 9), 4, True, None, torch.float64, 21)
     scale = scale.reshape(shape)
     check_against_oracle(candidate, tolerances, x, scale, grad_out, 4, True, None)
+
+
+@pytest.mark.parametrize(
+    "shape, axis, scale_shape",
+    [((0, 3), None, ()), ((0, 3), 1, (3,)), ((2, 0), 0, (2,))],
+    ids=["per-tensor", "per-channel", "empty-channels"],
+)
+def test_empty_x(candidate, shape, axis, scale_shape):
+    # no elements: y and grad_x are empty, grad_s is a sum over nothing, 0
+    x, scale = torch.zeros(shape), torch.full(scale_shape, 0.5)
+    y, grad_x, grad_s = candidate.driver.forward_backward(x, scale, torch.zeros(shape), 4, True, axis)
+    where = describe(x, scale, 4, True, axis)
+    assert_close(y, torch.zeros(shape), name=f"y ({where})")
+    assert_close(grad_x, torch.zeros(shape), name=f"grad_x ({where})")
+    assert_close(grad_s, torch.zeros(scale_shape), name=f"grad_s ({where})", atol=0, rtol=0)
+
+
+def test_defaults_are_8_bit_signed_per_tensor(candidate, tolerances):
+    s = 0.25
+    v = torch.tensor([-200.0, -128.0, -100.5, -9.0, -3.5, 7.5, 9.0, 100.0, 127.0, 130.0])
+    x, scale = v * s, torch.tensor(s)
+    y = candidate.lsq_fake_quantize(x, scale)
+    expected = lsq_oracle(x, scale, torch.ones_like(x), 8, True, None, 1e-4).y
+    assert_close(y, expected, name=f"y of lsq_fake_quantize(x, scale) with the defaults, x / s = {v.tolist()}")
 
 
 def test_zero_dim_x(candidate, tolerances):
@@ -177,9 +201,11 @@ def test_single_channel(candidate, tolerances):
         (torch.float16, torch.float16),
         (torch.float16, torch.float32),
         (torch.bfloat16, torch.float32),
+        (torch.float32, torch.float64),
+        (torch.float64, torch.float32),
     ],
 )
-def test_half_precision_inputs(candidate, tolerances, x_dtype, scale_dtype):
+def test_half_and_mixed_precision_inputs(candidate, tolerances, x_dtype, scale_dtype):
     # x / s and the rounding must happen in float32: in float16, v near 100 has a spacing of
     # 0.0625 and many elements would round to the wrong integer
     x, scale, grad_out = random_case((64, 96), 8, True, 0, torch.float32, 3, reach=1.2)
@@ -214,11 +240,14 @@ def test_float64_is_not_downcast(candidate, tolerances):
     )
 
 
-def test_overflowing_ratio_no_nan(candidate, tolerances):
-    # x / s overflows float32 to +-inf: y must be the clamp value, gradients finite
-    x = torch.tensor([3.0e38, -3.0e38, 1.0, -2.5e38, 0.3, 2.0e38])
-    scale = torch.tensor(0.25)
-    grad_out = torch.tensor([1.0, -2.0, 0.5, 1.5, -1.0, 3.0])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_overflowing_ratio_no_nan(candidate, tolerances, dtype):
+    # x / s overflows to +-inf: y must be the clamp value, gradients finite
+    big = torch.finfo(DTYPES[dtype]).max
+    x = torch.tensor([0.9 * big, -0.9 * big, 1.0, -0.75 * big, 0.3, 0.6 * big], dtype=torch.float64)
+    x = x.to(DTYPES[dtype])
+    scale = torch.tensor(0.25, dtype=DTYPES[dtype])
+    grad_out = torch.tensor([1.0, -2.0, 0.5, 1.5, -1.0, 3.0], dtype=DTYPES[dtype])
     check_against_oracle(candidate, tolerances, x, scale, grad_out, 8, True, None, "x / s overflows")
 
 
@@ -254,6 +283,71 @@ def test_goes_through_the_function(candidate):
     )
 
 
+def test_two_quantizers_in_one_graph(candidate, tolerances):
+    # one graph, two calls with different bits / signed / axis (two layers of a model); the sum
+    # passes the same incoming-gradient tensor to both: per-call values belong on ctx, and
+    # grad_out must not be written into
+    x1, scale1, grad_out = random_case((6, 10), 4, False, 0, torch.float64, 31)
+    x2, scale2, _ = random_case((6, 10), 8, True, None, torch.float64, 32)
+    args1, args2 = (4, False, 0), (8, True, None)
+    out = candidate.driver.two_quantizers(x1, scale1, args1, x2, scale2, args2, grad_out)
+    assert_close(out["grad_out"], grad_out, name="grad_out after backward (it must not be written into)", atol=0, rtol=0)
+    atol, rtol = tolerances["float64"]
+    for index, (x, scale, args) in enumerate([(x1, scale1, args1), (x2, scale2, args2)], start=1):
+        expected = lsq_oracle(x, scale, grad_out, *args, rtol)
+        where = f"quantizer {index} of lsq(x1, s1, bits=4, signed=False, axis=0) + lsq(x2, s2, bits=8, signed=True); "
+        where += describe(x, scale, *args)
+        assert out[f"grad_x{index}"] is not None, f"grad_x is None ({where})"
+        assert_close(out[f"grad_x{index}"], expected.grad_x, name=f"grad_x ({where})")
+        assert out[f"grad_s{index}"] is not None, f"grad_s is None ({where})"
+        grad_s_atol = max(atol, expected.grad_s_atol.max().item())
+        assert_close(out[f"grad_s{index}"], expected.grad_s, name=f"grad_s ({where})", atol=grad_s_atol, rtol=rtol)
+
+
+@pytest.mark.parametrize("grad", [True, False], ids=["backward", "no-grad-on-grid"])
+def test_inputs_left_untouched(candidate, grad):
+    if grad:  # values on both sides of the clamp, so a masked grad_out differs from grad_out
+        x, scale, grad_out = random_case((8, 12), 4, True, 1, torch.float32, 41)
+    else:  # every x already on the grid: y equals x, and must still be a new tensor
+        scale = torch.tensor(0.25)
+        x = torch.arange(-100, 100, 2, dtype=torch.float32).reshape(10, 10) * 0.25
+        grad_out = torch.ones_like(x)
+    axis = 1 if grad else None
+    out = candidate.driver.inputs_after_use(x, scale, grad_out, 8 if not grad else 4, True, axis, grad)
+    what = "forward + backward" if grad else "forward under torch.no_grad()"
+    assert not out["y_shares_memory"], f"y shares memory with x or scale after {what}: return a new tensor"
+    assert_close(out["x"], x, name=f"x after {what} (inputs must not be written into)", atol=0, rtol=0)
+    assert_close(out["scale"], scale, name=f"scale after {what}", atol=0, rtol=0)
+    assert_close(out["grad_out"], grad_out, name=f"grad_out after {what}", atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("grad_layout, axis", [("transposed", 0), ("expanded", 1)])
+def test_non_contiguous_inputs(candidate, tolerances, grad_layout, axis):
+    # a transposed x (column-major, like weight.t()), a strided scale, and grad_out either
+    # transposed too or expanded from one row (stride 0, what y.sum() sends back)
+    x, scale, grad_out = random_case((12, 9), 4, True, axis, torch.float32, 51 + axis)
+    if grad_layout == "expanded":
+        grad_out = grad_out[:1].expand(x.shape).clone()
+    y, grad_x, grad_s = candidate.driver.forward_backward_strided(x, scale, grad_out, 4, True, axis, grad_layout)
+    atol, rtol = tolerances["float32"]
+    expected = lsq_oracle(x, scale, grad_out, 4, True, axis, rtol)
+    where = f"non-contiguous x, strided scale, {grad_layout} grad_out; " + describe(x, scale, 4, True, axis)
+    assert_close(y, expected.y, name=f"y ({where})")
+    assert_close(grad_x, expected.grad_x, name=f"grad_x ({where})")
+    grad_s_atol = max(atol, expected.grad_s_atol.max().item())
+    assert_close(grad_s, expected.grad_s, name=f"grad_s ({where})", atol=grad_s_atol, rtol=rtol)
+
+
+def test_frozen_scale(candidate):
+    # only x requires grad (a fixed step size): x still gets its straight-through gradient
+    x, scale, grad_out = random_case((7, 8), 4, True, 0, torch.float32, 61)
+    y, grad_x, grad_s = candidate.driver.forward_backward(x, scale, grad_out, 4, True, 0, (True, False))
+    expected = lsq_oracle(x, scale, grad_out, 4, True, 0, 1e-4)
+    assert grad_x is not None, "x requires grad but got no gradient when the scale does not require grad"
+    assert_close(grad_x, expected.grad_x, name="grad_x with a frozen scale (x (7, 8), axis 0)")
+    assert grad_s is None, "the scale does not require grad, yet it has a .grad"
+
+
 def test_no_grad_forward(candidate):
     x, scale, grad_out = random_case((8, 8), 4, True, 0, torch.float32, 4)
     expected = lsq_oracle(x, scale, grad_out, 4, True, 0, 1e-4)
@@ -270,6 +364,7 @@ def test_no_grad_forward(candidate):
         ((256, 512), None, torch.float32),
         ((256, 512), 1, torch.float32),
         ((64, 32, 48), 0, torch.float64),
+        ((128, 256), 0, torch.float16),
     ],
 )
 def test_saved_for_backward_budget(candidate, shape, axis, dtype):
@@ -287,13 +382,15 @@ def test_saved_for_backward_budget(candidate, shape, axis, dtype):
 
 
 def test_large_tensor_time_and_memory(candidate):
-    shape, bits, axis, seed = (1024, 2048), 8, 0, 123
-    summary = candidate.driver.big_forward_backward(shape, bits, axis, seed)
+    # 8 training steps on a 2M-element weight in one call: 0.2-0.5 s of CPU for the reference,
+    # minutes for a Python loop over elements (the time limit is per call)
+    shape, bits, axis, seed, steps = (1024, 2048), 8, 0, 123, 8
+    summary = candidate.driver.big_forward_backward(shape, bits, axis, seed, steps)
     peak = candidate.last_call.peak_bytes
     x_bytes = shape[0] * shape[1] * 4
     # the driver itself holds x, grad_out, y and x.grad: 4 x-sized tensors
     assert peak <= 24 * x_bytes, (
-        f"forward + backward on x {shape} float32 per channel (axis 0) peaked at "
+        f"{steps} x forward + backward on x {shape} float32 per channel (axis 0) peaked at "
         f"{peak / 2**20:.0f} MiB over the worker's baseline; x is {x_bytes / 2**20:.0f} MiB "
         f"and the limit is 24 x that"
     )
@@ -317,13 +414,13 @@ def test_large_tensor_time_and_memory(candidate):
 # -- errors ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bits", [0, 1, 9, 16])
+@pytest.mark.parametrize("bits", [0, 1, 9, 16, 4.0])
 def test_bits_out_of_range(candidate, bits):
     with expect_raises("ValueError"):
         candidate.lsq_fake_quantize(torch.randn(4, 3), torch.tensor(0.1), bits=bits)
 
 
-@pytest.mark.parametrize("scale", [0.0, -0.5, float("nan")], ids=["zero", "negative", "nan"])
+@pytest.mark.parametrize("scale", [0.0, -0.5, float("nan"), float("inf")], ids=["zero", "negative", "nan", "inf"])
 def test_per_tensor_scale_not_positive(candidate, scale):
     with expect_raises("ValueError"):
         candidate.lsq_fake_quantize(torch.randn(4, 3), torch.tensor(scale), bits=4)
@@ -349,10 +446,10 @@ def test_per_channel_scale_shape(candidate, scale_shape, axis):
         candidate.lsq_fake_quantize(torch.randn(4, 3), torch.full(scale_shape, 0.1), bits=4, axis=axis)
 
 
-@pytest.mark.parametrize("axis", [2, -3, 5])
-def test_axis_out_of_range(candidate, axis):
+@pytest.mark.parametrize("shape, axis", [((4, 3), 2), ((4, 3), -3), ((4, 3), 5), ((), 0)])
+def test_axis_out_of_range(candidate, shape, axis):
     with expect_raises("ValueError"):
-        candidate.lsq_fake_quantize(torch.randn(4, 3), torch.full((3,), 0.1), bits=4, axis=axis)
+        candidate.lsq_fake_quantize(torch.randn(shape), torch.full((3,), 0.1), bits=4, axis=axis)
 
 
 # -- training smoke check ---------------------------------------------------------------------
