@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from .problem_support import VERDICTS, load
+from judge.catalog import load_catalog
+
+from .problem_support import VERDICTS, load, load_wrong
 
 REPO = Path(__file__).resolve().parents[1]
 PROBLEM = REPO / "problems" / "quantized-autograd"
@@ -118,13 +120,23 @@ def test_stub_raises_not_implemented():
         stub.lsq_fake_quantize(torch.ones(2), torch.tensor(1.0))
 
 
-def test_metadata_lists_every_wrong_solution():
-    on_disk = {path.name for path in (PROBLEM / "wrong").glob("*.py")}
-    assert set(META["wrong_solutions"]) == on_disk
-    assert set(META["wrong_solutions"].values()) <= VERDICTS - {"Accepted"}
-    assert len(on_disk) >= 6
-    for path in sorted(PROBLEM / "wrong" / name for name in on_disk):
-        compile(path.read_text(), str(path), "exec")
+WRONG = sorted(path.name for path in (PROBLEM / "wrong").iterdir() if path.suffix in (".patch", ".py"))
+
+
+def test_wrong_solutions_are_patches_with_verdicts():
+    problem = load_catalog().get("quantized-autograd")
+    assert "wrong_solutions" not in META, "verdicts live in the patches' headers, not in problem.toml"
+    assert set(problem.wrong_solutions) == set(WRONG)
+    assert len(WRONG) >= 6
+    assert {verdict.value for verdict in problem.wrong_solutions.values()} <= VERDICTS - {"Accepted"}
+    whole_files = [name for name in WRONG if not name.endswith(".patch")]
+    assert all("why-a-file" in problem.wrong_solution(name).header for name in whole_files)
+
+
+@pytest.mark.parametrize("name", WRONG)
+def test_wrong_solution_applies_to_todays_reference(name):
+    module = load_wrong("quantized-autograd", name)
+    assert public_callables(module).keys() == public_callables(stub).keys()
 
 
 def resolve(path: str):

@@ -321,11 +321,11 @@ def test_inputs_left_untouched(candidate, grad):
     assert_close(out["grad_out"], grad_out, name=f"grad_out after {what}", atol=0, rtol=0)
 
 
-@pytest.mark.parametrize("grad_layout, axis", [("transposed", 0), ("expanded", 1)])
+@pytest.mark.parametrize("grad_layout, axis", [("transposed", None), ("transposed", 0), ("expanded", 1)])
 def test_non_contiguous_inputs(candidate, tolerances, grad_layout, axis):
     # a transposed x (column-major, like weight.t()), a strided scale, and grad_out either
     # transposed too or expanded from one row (stride 0, what y.sum() sends back)
-    x, scale, grad_out = random_case((12, 9), 4, True, axis, torch.float32, 51 + axis)
+    x, scale, grad_out = random_case((12, 9), 4, True, axis, torch.float32, 51 + (axis or 0))
     if grad_layout == "expanded":
         grad_out = grad_out[:1].expand(x.shape).clone()
     y, grad_x, grad_s = candidate.driver.forward_backward_strided(x, scale, grad_out, 4, True, axis, grad_layout)
