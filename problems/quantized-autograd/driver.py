@@ -95,7 +95,7 @@ def two_quantizers(
     y = _call(module, x1, scale1, *args1) + _call(module, x2, scale2, *args2)
     y.backward(grad_out)
     grads = [_grad_or_none(t) for t in (x1, scale1, x2, scale2)]
-    return dict(zip(["grad_x1", "grad_s1", "grad_x2", "grad_s2"], grads), grad_out=grad_out)
+    return dict(zip(["grad_x1", "grad_s1", "grad_x2", "grad_s2"], grads, strict=True), grad_out=grad_out)
 
 
 def _shares_memory(t: Tensor, others: list[Tensor]) -> bool:

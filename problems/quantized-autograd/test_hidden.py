@@ -108,13 +108,13 @@ def run_case(candidate, tolerances, case):
     check_against_oracle(candidate, tolerances, x, scale, grad_out, bits, signed, axis, f"seed {seed}")
 
 
-@settings(max_examples=40, report_multiple_bugs=False)
+@settings(max_examples=25, report_multiple_bugs=False)
 @given(case=cases(per_channel=False))
 def test_per_tensor_random(candidate, tolerances, case):
     run_case(candidate, tolerances, case)
 
 
-@settings(max_examples=50, report_multiple_bugs=False)
+@settings(max_examples=30, report_multiple_bugs=False)
 @given(case=cases(per_channel=True))
 def test_per_channel_random(candidate, tolerances, case):
     run_case(candidate, tolerances, case)
@@ -143,8 +143,7 @@ def test_linear_weight_per_output_channel(candidate, tolerances, bits):
     check_against_oracle(candidate, tolerances, x, scale, grad_out, bits, True, 0)
 
 
-@pytest.mark.parametrize("bits", [2, 4, 8])
-@pytest.mark.parametrize("signed", [True, False])
+@pytest.mark.parametrize("bits, signed", [(2, True), (4, False), (8, True)])
 def test_activations_per_tensor(candidate, tolerances, bits, signed):
     # (B, T, C) activations with one scale: n = B * T * C
     x, scale, grad_out = random_case((4, 16, 40), bits, signed, None, torch.float32, bits)
@@ -160,8 +159,8 @@ def test_per_tensor_scale_shapes(candidate, tolerances, shape):
 
 @pytest.mark.parametrize(
     "shape, axis, scale_shape",
-    [((0, 3), None, ()), ((0, 3), 1, (3,)), ((2, 0), 0, (2,))],
-    ids=["per-tensor", "per-channel", "empty-channels"],
+    [((0, 3), None, ()), ((0, 3), 1, (3,)), ((2, 0), 0, (2,)), ((0, 3), 0, (0,))],
+    ids=["per-tensor", "per-channel", "empty-channels", "no-channels"],
 )
 def test_empty_x(candidate, shape, axis, scale_shape):
     # no elements: y and grad_x are empty, grad_s is a sum over nothing, 0
@@ -291,7 +290,9 @@ def test_two_quantizers_in_one_graph(candidate, tolerances):
     x2, scale2, _ = random_case((6, 10), 8, True, None, torch.float64, 32)
     args1, args2 = (4, False, 0), (8, True, None)
     out = candidate.driver.two_quantizers(x1, scale1, args1, x2, scale2, args2, grad_out)
-    assert_close(out["grad_out"], grad_out, name="grad_out after backward (it must not be written into)", atol=0, rtol=0)
+    assert_close(
+        out["grad_out"], grad_out, name="grad_out after backward (it must not be written into)", atol=0, rtol=0
+    )
     atol, rtol = tolerances["float64"]
     for index, (x, scale, args) in enumerate([(x1, scale1, args1), (x2, scale2, args2)], start=1):
         expected = lsq_oracle(x, scale, grad_out, *args, rtol)
@@ -361,10 +362,10 @@ def test_no_grad_forward(candidate):
 @pytest.mark.parametrize(
     "shape, axis, dtype",
     [
-        ((256, 512), None, torch.float32),
-        ((256, 512), 1, torch.float32),
-        ((64, 32, 48), 0, torch.float64),
-        ((128, 256), 0, torch.float16),
+        ((64, 128), None, torch.float32),
+        ((64, 128), 1, torch.float32),
+        ((16, 8, 24), 0, torch.float64),
+        ((64, 96), 0, torch.float16),
     ],
 )
 def test_saved_for_backward_budget(candidate, shape, axis, dtype):
@@ -382,9 +383,9 @@ def test_saved_for_backward_budget(candidate, shape, axis, dtype):
 
 
 def test_large_tensor_time_and_memory(candidate):
-    # 8 training steps on a 2M-element weight in one call: 0.2-0.5 s of CPU for the reference,
+    # 16 training steps on a 1M-element weight in one call: 0.2-0.5 s of CPU for the reference,
     # minutes for a Python loop over elements (the time limit is per call)
-    shape, bits, axis, seed, steps = (1024, 2048), 8, 0, 123, 8
+    shape, bits, axis, seed, steps = (512, 2048), 8, 0, 123, 16
     summary = candidate.driver.big_forward_backward(shape, bits, axis, seed, steps)
     peak = candidate.last_call.peak_bytes
     x_bytes = shape[0] * shape[1] * 4
