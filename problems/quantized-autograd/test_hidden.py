@@ -150,7 +150,7 @@ def test_activations_per_tensor(candidate, tolerances, bits, signed):
     check_against_oracle(candidate, tolerances, x, scale, grad_out, bits, signed, None)
 
 
-@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)], ids=["0-d", "1", "1x1"])
 def test_per_tensor_scale_shapes(candidate, tolerances, shape):
     x, scale, grad_out = random_case((5, 9), 4, True, None, torch.float64, 21)
     scale = scale.reshape(shape)
@@ -447,7 +447,9 @@ def test_per_channel_scale_shape(candidate, scale_shape, axis):
         candidate.lsq_fake_quantize(torch.randn(4, 3), torch.full(scale_shape, 0.1), bits=4, axis=axis)
 
 
-@pytest.mark.parametrize("shape, axis", [((4, 3), 2), ((4, 3), -3), ((4, 3), 5), ((), 0)])
+@pytest.mark.parametrize(
+    "shape, axis", [((4, 3), 2), ((4, 3), -3), ((4, 3), 5), ((), 0)], ids=["2", "-3", "5", "0-d-x"]
+)
 def test_axis_out_of_range(candidate, shape, axis):
     with expect_raises("ValueError"):
         candidate.lsq_fake_quantize(torch.randn(shape), torch.full((3,), 0.1), bits=4, axis=axis)
