@@ -11,6 +11,7 @@ import inspect
 import re
 import sys
 import tomllib
+import types
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,33 @@ def test_driver_decode_stream_with_reference():
     # query blocks of 64 see their own 64 keys plus the 15 before them (none before block 0)
     rows_times_keys = 64 * 64 + 3 * 64 * (64 + 15) + 44 * (44 + 15)
     assert driver.matmul_flops(reference, q, k, v, 16, 64) == 2 * 2 * 4 * 8 * rows_times_keys  # QK^T and PV
+
+
+def test_driver_ownership_checks_see_writes_aliases_and_kept_references():
+    q, k, v = oracle.make_qkv(1, 2, 2, 12, 4, seed=5)
+    clean = driver.guarded_call(reference, q, k, v, 1, transposed=True)
+    assert clean["modified"] == [] and clean["aliased"] == []
+    torch.testing.assert_close(clean["out"], v)
+    assert not driver._transposed(q).is_contiguous() and torch.equal(driver._transposed(q), q)
+
+    def scales_q_and_returns_v(q, k, v, window, **kwargs):
+        q.mul_(2.0)
+        return v
+
+    bad = driver.guarded_call(types.SimpleNamespace(sliding_window_attention=scales_q_and_returns_v), q, k, v, 1)
+    assert bad["modified"] == ["q"] and bad["aliased"] == ["v"]
+
+    stream = driver.guarded_stream(reference, q, k, v, 4, [5, 1, 6])
+    assert stream["modified"] == [] and stream["aliased"] == []
+    torch.testing.assert_close(torch.cat(stream["outputs"], dim=2), oracle.naive_attention(q, k, v, 4))
+    keeps = load_wrong("sliding-window-attention", "cache_keeps_caller_tensors.patch")
+    late = driver.guarded_stream(keeps, q, k, v, 4, [5, 1, 6])
+    assert torch.isnan(torch.cat(late["outputs"], dim=2)).any()  # it read back the caller's overwritten chunk
+
+    outs = driver.repeated_calls(
+        load_wrong("sliding-window-attention", "out_buffer_reused.patch"), [(q, k, v, 3), (k, k, k, 3)]
+    )
+    assert outs[0].data_ptr() == outs[1].data_ptr() and torch.equal(outs[0], outs[1])  # one buffer, overwritten
 
 
 # -- stub, metadata, statement --------------------------------------------------------------

@@ -161,3 +161,77 @@ def matmul_flops(module: ModuleType, q: Tensor, k: Tensor, v: Tensor, window: in
     with _MatmulFlops() as counter:
         module.sliding_window_attention(q, k, v, window, block_size=block_size)
     return counter.flops
+
+
+# -- who owns the tensors ---------------------------------------------------------------------
+# Tensors cross the checker/worker boundary as copies, so the checker alone cannot see a
+# submission write into its inputs, hand back one of them, or keep a reference to them. These
+# run next to the submission and report what they saw; the checker decides.
+
+
+def _storage(t: Tensor) -> int:
+    return t.untyped_storage().data_ptr()
+
+
+def _ownership(out: Any, inputs: dict[str, Tensor], before: dict[str, Tensor]) -> dict[str, list[str]]:
+    """Which inputs changed since `before`, and which of them the result shares memory with."""
+    modified = [name for name, t in inputs.items() if not torch.equal(t, before[name])]
+    aliased = []
+    if isinstance(out, Tensor):
+        aliased = [name for name, t in inputs.items() if _storage(out) == _storage(t)]
+    return {"modified": modified, "aliased": aliased}
+
+
+def _transposed(x: Tensor) -> Tensor:
+    """The same values as x (B, H, T, D), laid out as a (B, T, H, D) tensor transposed: not contiguous."""
+    return x.transpose(1, 2).contiguous().transpose(1, 2)
+
+
+def guarded_call(
+    module: ModuleType, q: Tensor, k: Tensor, v: Tensor, window: int, transposed: bool = False, **kwargs: Any
+) -> dict[str, Any]:
+    """One sliding_window_attention call; the output, and which inputs it modified or aliases.
+
+    transposed: pass q, k, v as non-contiguous views (a (B, T, H, D) layout transposed), the
+    layout a model's projections usually produce.
+    """
+    if transposed:
+        q, k, v = _transposed(q), _transposed(k), _transposed(v)
+    inputs = {"q": q, "k": k, "v": v}
+    before = {name: t.clone() for name, t in inputs.items()}
+    out = module.sliding_window_attention(q, k, v, window, **kwargs)
+    return {"out": out, **_ownership(out, inputs, before)}
+
+
+def repeated_calls(module: ModuleType, calls: list[tuple[Tensor, Tensor, Tensor, int]]) -> list[Tensor]:
+    """Several sliding_window_attention calls in a row; every result as it is after the last call."""
+    return [module.sliding_window_attention(q, k, v, window) for q, k, v, window in calls]
+
+
+def guarded_stream(
+    module: ModuleType, q: Tensor, k: Tensor, v: Tensor, window: int, sizes: list[int], scale: float | None = None
+) -> dict[str, Any]:
+    """Feed chunks of `sizes` through a fresh cache the way a serving loop does.
+
+    Each chunk is handed over in tensors the caller owns and overwrites (with nan) as soon as
+    step returns, as a loop that reuses its buffers would. Reports every step's output as it
+    is at the end, and the steps whose call modified its inputs or returned one of them.
+    """
+    cache = module.SlidingWindowKVCache(window, scale=scale)
+    outputs: list[Tensor] = []
+    modified: list[str] = []
+    aliased: list[str] = []
+    start = 0
+    for n in sizes:
+        rows = slice(start, start + n)
+        inputs = {"q": q[:, :, rows].clone(), "k": k[:, :, rows].clone(), "v": v[:, :, rows].clone()}
+        before = {name: t.clone() for name, t in inputs.items()}
+        out = cache.step(inputs["q"], inputs["k"], inputs["v"])
+        seen = _ownership(out, inputs, before)
+        modified += [f"{name} (step at positions {rows.start}:{rows.stop})" for name in seen["modified"]]
+        aliased += [f"{name} (step at positions {rows.start}:{rows.stop})" for name in seen["aliased"]]
+        outputs.append(out)
+        for t in inputs.values():
+            t.fill_(float("nan"))
+        start = rows.stop
+    return {"outputs": outputs, "modified": modified, "aliased": aliased}

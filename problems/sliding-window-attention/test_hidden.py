@@ -101,10 +101,10 @@ def test_single_position(candidate):
         check(candidate, q, k, v, window)
 
 
-@pytest.mark.parametrize("group", [1, 2, 4, 8])
-def test_gqa_head_mapping(candidate, group):
-    # Hkv = 2 distinct kv heads, so h // group and h % Hkv pick different heads
-    q, k, v = make_qkv(2, 2 * group, 2, 96, 16, seed=group)
+@pytest.mark.parametrize("Hkv,group", [(2, 1), (2, 2), (2, 4), (2, 8), (3, 2), (1, 3)])
+def test_gqa_head_mapping(candidate, Hkv, group):
+    # Hkv >= 2 distinct kv heads, so h // group and h % Hkv pick different heads
+    q, k, v = make_qkv(2, Hkv * group, Hkv, 96, 16, seed=group)
     check(candidate, q, k, v, 24, block_size=32)
 
 
@@ -113,10 +113,53 @@ def test_batches_are_independent(candidate):
     check(candidate, q, k, v, 16, block_size=16)
 
 
-@pytest.mark.parametrize("scale", [0.05, 1.0, 3.0])
+@pytest.mark.parametrize("scale", [0.05, 1.0, 3.0, 0.0, -0.5])
 def test_explicit_scale(candidate, scale):
+    # 0.0 is a scale like any other (uniform weights over the window), not "use the default"
     q, k, v = make_qkv(1, 2, 1, 80, 16, seed=7)
     check(candidate, q, k, v, 20, scale=scale, block_size=32)
+
+
+# -- the caller's tensors ----------------------------------------------------------------------
+
+
+def assert_owns_nothing(report, what: str) -> None:
+    assert not report["modified"], (
+        f"{what} modified its input(s) {', '.join(report['modified'])} in place; the caller's q, k, v must be "
+        f"left unchanged (scale a copy, not the tensor you were given)"
+    )
+    assert not report["aliased"], (
+        f"{what} returned a tensor that shares memory with its input(s) {', '.join(report['aliased'])}; "
+        f"the result must be a new tensor (window == 1 returns a copy of v, not v itself)"
+    )
+
+
+@pytest.mark.parametrize(
+    "H,Hkv,window,dtype",
+    [(2, 2, 1, torch.float32), (4, 2, 9, torch.float32), (2, 1, 50, torch.float64)],
+    ids=["window-1", "gqa", "float64"],
+)
+def test_inputs_unchanged_and_result_is_a_new_tensor(candidate, H, Hkv, window, dtype):
+    q, k, v = make_qkv(1, H, Hkv, 40, 8, seed=window, dtype=dtype)
+    report = candidate.driver.guarded_call(q, k, v, window, block_size=16)
+    assert_owns_nothing(report, f"sliding_window_attention(window={window}, H={H}, Hkv={Hkv}, {dtype})")
+    assert_close(report["out"], naive_attention(q, k, v, window), name=describe(q, k, window))
+
+
+def test_non_contiguous_inputs(candidate):
+    # q, k, v as a model's projections give them: (B, T, H, D) tensors transposed to (B, H, T, D)
+    q, k, v = make_qkv(2, 4, 2, 50, 8, seed=13)
+    report = candidate.driver.guarded_call(q, k, v, 12, transposed=True, block_size=16)
+    expected = naive_attention(q, k, v, 12)
+    assert_close(report["out"], expected, name=describe(q, k, 12) + " (non-contiguous q, k, v: a transposed layout)")
+
+
+def test_a_later_call_leaves_earlier_results_alone(candidate):
+    # same shapes, different values: a result must not be a buffer the next call reuses
+    first, second = make_qkv(1, 2, 1, 30, 8, seed=1), make_qkv(1, 2, 1, 30, 8, seed=2)
+    outs = candidate.driver.repeated_calls([(*first, 5), (*second, 5)])
+    for label, out, (q, k, v) in (("first", outs[0], first), ("second", outs[1], second)):
+        assert_close(out, naive_attention(q, k, v, 5), name=f"{label} of two same-shape calls, read after both")
 
 
 # -- numerical stability ---------------------------------------------------------------------
@@ -172,6 +215,21 @@ def test_half_precision_accumulates_in_fp32(candidate, dtype):
     assert_close(out, expected, name=describe(q, k, T) + " (accumulator must be fp32)")
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_scores_are_computed_in_fp32(candidate, dtype):
+    # logits = 100 + O(1) for every key: the softmax is far from one-hot, and q . k ~ 400
+    # rounded to fp16 (step 0.25) or bf16 (step 2) before scaling moves the weights by
+    # percents; computed in fp32 from the half inputs they are exact to ~1e-5
+    B, H, Hkv, T, D = 1, 2, 1, 96, 16
+    g = torch.Generator().manual_seed(43)
+    u = torch.nn.functional.normalize(torch.randn(B, Hkv, 1, D, generator=g, dtype=torch.float64), dim=-1)
+    k = u + 0.05 * torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
+    q = 100 * D**0.5 * u.repeat_interleave(H // Hkv, dim=1) + torch.randn(B, H, T, D, generator=g, dtype=torch.float64)
+    v = torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
+    q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
+    check(candidate, q, k, v, 40, block_size=32)
+
+
 def test_float64_inputs_keep_float64_precision(candidate):
     q, k, v = make_qkv(1, 2, 2, 100, 8, seed=51, dtype=torch.float64)
     check(candidate, q, k, v, 30, block_size=16)
@@ -187,28 +245,36 @@ def test_window_below_one_raises(candidate, window):
         candidate.sliding_window_attention(q, k, v, window)
 
 
-@pytest.mark.parametrize(
-    "q_shape,kv_shape",
-    [
-        ((1, 3, 8, 4), (1, 2, 8, 4)),  # H % Hkv != 0
-        ((1, 2, 8, 4), (1, 4, 8, 4)),  # Hkv > H
-        ((1, 2, 8, 4), (1, 2, 9, 4)),  # T differs
-        ((1, 2, 8, 4), (1, 2, 8, 5)),  # D differs
-        ((2, 2, 8, 4), (1, 2, 8, 4)),  # B differs
-        ((2, 8, 4), (2, 8, 4)),  # not 4-D
-    ],
-)
-def test_mismatched_shapes_raise(candidate, q_shape, kv_shape):
-    q = torch.randn(q_shape)
-    k = torch.randn(kv_shape)
-    with expect_raises("ValueError"):
-        candidate.sliding_window_attention(q, k, k.clone(), 4)
+# every ValueError case the statement lists, one at a time: (q, k, v) shapes
+BAD_SHAPES = {
+    "H % Hkv != 0": ((1, 3, 8, 4), (1, 2, 8, 4), (1, 2, 8, 4)),
+    "Hkv > H": ((1, 2, 8, 4), (1, 4, 8, 4), (1, 4, 8, 4)),
+    "Hkv == 0": ((1, 2, 8, 4), (1, 0, 8, 4), (1, 0, 8, 4)),
+    "T differs between q and k": ((1, 2, 8, 4), (1, 2, 9, 4), (1, 2, 9, 4)),
+    "D differs between q and k": ((1, 2, 8, 4), (1, 2, 8, 5), (1, 2, 8, 5)),
+    "B differs between q and k": ((2, 2, 8, 4), (1, 2, 8, 4), (1, 2, 8, 4)),
+    "all 3-D": ((2, 8, 4), (2, 8, 4), (2, 8, 4)),
+    "q 3-D": ((2, 8, 4), (1, 2, 8, 4), (1, 2, 8, 4)),
+    "k 3-D": ((1, 2, 8, 4), (2, 8, 4), (1, 2, 8, 4)),
+    "v 5-D": ((1, 2, 8, 4), (1, 2, 8, 4), (1, 1, 2, 8, 4)),
+    "v's D differs from k's": ((1, 2, 8, 4), (1, 2, 8, 4), (1, 2, 8, 6)),
+    "v's Hkv differs from k's": ((1, 2, 8, 4), (1, 2, 8, 4), (1, 1, 8, 4)),
+    "v's T differs from k's": ((1, 2, 8, 4), (1, 2, 8, 4), (1, 2, 9, 4)),
+}
 
 
-def test_k_v_shape_mismatch_raises(candidate):
-    q, k, _ = make_qkv(1, 2, 2, 8, 4, seed=0)
+@pytest.mark.parametrize("case", list(BAD_SHAPES))
+def test_mismatched_shapes_raise(candidate, case):
+    q, k, v = (torch.randn(shape) for shape in BAD_SHAPES[case])
     with expect_raises("ValueError"):
-        candidate.sliding_window_attention(q, k, torch.randn(1, 2, 8, 6), 4)
+        candidate.sliding_window_attention(q, k, v, 4)
+
+
+@pytest.mark.parametrize("block_size", [0, -1])
+def test_block_size_below_one_raises(candidate, block_size):
+    q, k, v = make_qkv(1, 2, 1, 8, 4, seed=0)
+    with expect_raises("ValueError"):
+        candidate.sliding_window_attention(q, k, v, 4, block_size=block_size)
 
 
 # -- memory and work -------------------------------------------------------------------------
@@ -253,19 +319,24 @@ def test_work_grows_with_window_not_T_squared(candidate):
 # -- the rolling KV cache --------------------------------------------------------------------
 
 
-def feed(candidate, cache, q, k, v, sizes, window, label):
-    """Feed chunks of `sizes`; check every output against the oracle and len() after each."""
+def feed(candidate, cache, q, k, v, sizes, window, label, expected=None):
+    """Feed chunks of `sizes`; check every output against the oracle (or `expected`) and len() after each."""
     T = q.shape[2]
+    length = cache.call("__len__")
+    assert length == 0, f"len(cache) is {length} before the first step; expected 0"
     start = 0
     for n in sizes:
         rows = slice(start, start + n)
         out = cache.step(q[:, :, rows], k[:, :, rows], v[:, :, rows])
-        expected = banded_attention(q[:, :, : rows.stop], k[:, :, : rows.stop], v[:, :, : rows.stop], window, rows=rows)
+        if expected is None:
+            want = banded_attention(q[:, :, : rows.stop], k[:, :, : rows.stop], v[:, :, : rows.stop], window, rows=rows)
+        else:
+            want = expected[:, :, rows]
         name = (
             f"SlidingWindowKVCache({window}).step output for positions {rows.start}:{rows.stop} "
             f"({label}; chunk sizes {sizes}; q {tuple(q.shape)}, k/v {tuple(k.shape)}, dtype={q.dtype})"
         )
-        assert_close(out, expected, name=name)
+        assert_close(out, want, name=name)
         length = cache.call("__len__")
         assert length == min(rows.stop, window), (
             f"len(cache) is {length} after {rows.stop} positions with window={window}; "
@@ -336,6 +407,88 @@ def test_cache_scale_and_half_precision(candidate):
         start = rows.stop
 
 
+def test_cache_scale_zero_is_not_the_default(candidate):
+    q, k, v = make_qkv(1, 2, 1, 20, 8, seed=17)
+    cache = candidate.SlidingWindowKVCache(6, scale=0.0)
+    out = torch.cat(
+        [cache.step(q[:, :, :9], k[:, :, :9], v[:, :, :9])]
+        + [cache.step(q[:, :, i : i + 1], k[:, :, i : i + 1], v[:, :, i : i + 1]) for i in range(9, 20)],
+        dim=2,
+    )
+    assert_close(out, naive_attention(q, k, v, 6, 0.0), name="SlidingWindowKVCache(6, scale=0.0) outputs")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_cache_keeps_the_input_precision(candidate, dtype):
+    # float64 streams are held to float64 tolerances; fp16 decode over a 1024-key window of
+    # values ~70 overflows an fp16 accumulator (~7.2e4 > 65504) unless it is kept in fp32
+    T, window, prefill = 1034, 1024, 1024
+    g = torch.Generator().manual_seed(47)
+    q = (0.01 * torch.randn(1, 2, T, 8, generator=g, dtype=torch.float64)).to(dtype)
+    k = torch.randn(1, 1, T, 8, generator=g, dtype=torch.float64).to(dtype)
+    v = (70 + torch.randn(1, 1, T, 8, generator=g, dtype=torch.float64)).to(dtype)
+    cache = candidate.SlidingWindowKVCache(window)
+    sizes = [prefill] + [1] * (T - prefill)
+    expected = naive_attention(q, k, v, window)
+    feed(candidate, cache, q, k, v, sizes, window, f"{dtype} prefill then decode", expected=expected)
+
+
+@pytest.mark.parametrize("offset", [1e4, -1e4])
+def test_cache_logits_near_plus_minus_1e4(candidate, offset):
+    # the decode path needs the max subtracted as much as the blockwise one
+    B, H, Hkv, T, D = 1, 2, 1, 60, 8
+    g = torch.Generator().manual_seed(53 + (offset > 0))
+    u = torch.nn.functional.normalize(torch.randn(B, Hkv, 1, D, generator=g, dtype=torch.float64), dim=-1)
+    k = u + 1e-4 * torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
+    q = offset * D**0.5 * u.repeat_interleave(H // Hkv, dim=1) + torch.randn(
+        B, H, T, D, generator=g, dtype=torch.float64
+    )
+    v = torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
+    cache = candidate.SlidingWindowKVCache(16)
+    feed(candidate, cache, q, k, v, [20] + [1] * 30 + [10], 16, f"logits {offset:+.0e}")
+
+
+def test_two_caches_side_by_side_are_independent(candidate):
+    # two sequences of the same shapes decoded in alternation, as a server interleaves them
+    window, sizes = 8, [5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 1, 1, 1]
+    seqs = [make_qkv(1, 2, 1, sum(sizes), 4, seed=seed) for seed in (61, 62)]
+    caches = [candidate.SlidingWindowKVCache(window), candidate.SlidingWindowKVCache(window)]
+    start = 0
+    for n in sizes:
+        rows = slice(start, start + n)
+        for index, (cache, (q, k, v)) in enumerate(zip(caches, seqs, strict=True)):
+            out = cache.step(q[:, :, rows], k[:, :, rows], v[:, :, rows])
+            expected = banded_attention(
+                q[:, :, : rows.stop], k[:, :, : rows.stop], v[:, :, : rows.stop], window, rows=rows
+            )
+            assert_close(
+                out, expected, name=f"cache {index} of two fed side by side, positions {rows.start}:{rows.stop}"
+            )
+        start = rows.stop
+
+
+def test_cache_does_not_keep_or_change_the_callers_tensors(candidate):
+    # a serving loop reuses its buffers: the driver overwrites each chunk's q, k, v with nan as
+    # soon as step returns, and keeps every output until the end
+    q, k, v = make_qkv(1, 4, 2, 40, 8, seed=67)
+    sizes, window = [9, 1, 1, 1, 12, 1, 1, 14], 10
+    report = candidate.driver.guarded_stream(q, k, v, window, sizes)
+    assert_owns_nothing(report, f"SlidingWindowKVCache({window}).step")
+    start = 0
+    for n, out in zip(sizes, report["outputs"], strict=True):
+        rows = slice(start, start + n)
+        assert_close(
+            out,
+            banded_attention(q[:, :, : rows.stop], k[:, :, : rows.stop], v[:, :, : rows.stop], window, rows=rows),
+            name=(
+                f"SlidingWindowKVCache({window}).step output for positions {rows.start}:{rows.stop}, read at the end "
+                f"of the stream; the caller overwrote each chunk's tensors after its step (the cache must copy "
+                f"what it keeps, and a later step must not change an earlier output)"
+            ),
+        )
+        start = rows.stop
+
+
 def test_cache_long_stream_memory_is_bounded(candidate):
     B, H, Hkv, T, D, window = 1, 4, 2, 2048, 32, 64
     q, k, v = make_qkv(B, H, Hkv, T, D, seed=101)
@@ -365,10 +518,40 @@ def test_cache_long_stream_memory_is_bounded(candidate):
     )
 
 
-def test_cache_validation(candidate):
+@pytest.mark.parametrize("window", [0, -1, -64])
+def test_cache_window_below_one_raises(candidate, window):
     with expect_raises("ValueError"):
-        candidate.SlidingWindowKVCache(0)
+        candidate.SlidingWindowKVCache(window)
+
+
+@pytest.mark.parametrize("case", list(BAD_SHAPES))
+def test_cache_step_mismatched_shapes_raise(candidate, case):
     cache = candidate.SlidingWindowKVCache(4)
-    q, k, v = make_qkv(1, 3, 2, 5, 4, seed=0)
+    q, k, v = (torch.randn(shape) for shape in BAD_SHAPES[case])
     with expect_raises("ValueError"):
-        cache.step(q, k, v)  # H % Hkv != 0
+        cache.step(q, k, v)
+
+
+def test_cache_step_without_positions_raises(candidate):
+    cache = candidate.SlidingWindowKVCache(4)
+    q, k, v = make_qkv(1, 2, 1, 3, 4, seed=0)
+    cache.step(q, k, v)
+    with expect_raises("ValueError"):
+        cache.step(q[:, :, :0], k[:, :, :0], v[:, :, :0])
+
+
+@pytest.mark.parametrize("change", ["B", "Hkv", "D", "dtype"], ids=lambda c: f"later step with another {c}")
+def test_cache_later_step_must_match_the_first(candidate, change):
+    cache = candidate.SlidingWindowKVCache(4)
+    cache.step(*make_qkv(2, 4, 2, 3, 8, seed=0))
+    B, H, Hkv, D, dtype = 2, 4, 2, 8, torch.float32
+    if change == "B":
+        B = 1
+    elif change == "Hkv":
+        Hkv = 4
+    elif change == "D":
+        D = 4
+    else:
+        dtype = torch.float64
+    with expect_raises("ValueError"):
+        cache.step(*make_qkv(B, H, Hkv, 1, D, seed=1, dtype=dtype))
