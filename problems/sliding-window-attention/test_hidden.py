@@ -74,7 +74,7 @@ def test_T_not_a_multiple_of_block_size(candidate, T):
 
 def test_block_size_larger_than_T_and_tiny_blocks(candidate):
     q, k, v = make_qkv(2, 2, 1, 45, 8, seed=3)
-    for block_size in (1, 3, 44, 45, 46, 1000):
+    for block_size in (1, 2, 3, 44, 45, 46, 1000):
         check(candidate, q, k, v, 10, block_size=block_size)
 
 
@@ -256,6 +256,7 @@ BAD_SHAPES = {
     "all 3-D": ((2, 8, 4), (2, 8, 4), (2, 8, 4)),
     "q 3-D": ((2, 8, 4), (1, 2, 8, 4), (1, 2, 8, 4)),
     "k 3-D": ((1, 2, 8, 4), (2, 8, 4), (1, 2, 8, 4)),
+    "k and v 3-D (B, H, T)": ((2, 2, 8, 4), (2, 2, 8), (2, 2, 8)),
     "v 5-D": ((1, 2, 8, 4), (1, 2, 8, 4), (1, 1, 2, 8, 4)),
     "v's D differs from k's": ((1, 2, 8, 4), (1, 2, 8, 4), (1, 2, 8, 6)),
     "v's Hkv differs from k's": ((1, 2, 8, 4), (1, 2, 8, 4), (1, 1, 8, 4)),
@@ -268,6 +269,17 @@ def test_mismatched_shapes_raise(candidate, case):
     q, k, v = (torch.randn(shape) for shape in BAD_SHAPES[case])
     with expect_raises("ValueError"):
         candidate.sliding_window_attention(q, k, v, 4)
+
+
+@pytest.mark.parametrize("odd_one", ["k", "v"])
+def test_mixed_dtypes_raise(candidate, odd_one):
+    q, k, v = make_qkv(1, 2, 1, 8, 4, seed=0)
+    inputs = {"q": q, "k": k, "v": v}
+    inputs[odd_one] = inputs[odd_one].double()
+    with expect_raises("ValueError"):
+        candidate.sliding_window_attention(inputs["q"], inputs["k"], inputs["v"], 4)
+    with expect_raises("ValueError"):
+        candidate.SlidingWindowKVCache(4).step(inputs["q"], inputs["k"], inputs["v"])
 
 
 @pytest.mark.parametrize("block_size", [0, -1])
@@ -433,19 +445,29 @@ def test_cache_keeps_the_input_precision(candidate, dtype):
     feed(candidate, cache, q, k, v, sizes, window, f"{dtype} prefill then decode", expected=expected)
 
 
-@pytest.mark.parametrize("offset", [1e4, -1e4])
-def test_cache_logits_near_plus_minus_1e4(candidate, offset):
-    # the decode path needs the max subtracted as much as the blockwise one
-    B, H, Hkv, T, D = 1, 2, 1, 60, 8
-    g = torch.Generator().manual_seed(53 + (offset > 0))
+def test_cache_logits_near_plus_minus_1e4(candidate):
+    # the decode path needs each row's own max subtracted as much as the blockwise one: query
+    # head 0 of batch 0 (and head 1 of batch 1) has logits +1e4 + O(1), the others -1e4 + O(1)
+    B, H, Hkv, T, D = 2, 2, 1, 60, 8
+    g = torch.Generator().manual_seed(53)
     u = torch.nn.functional.normalize(torch.randn(B, Hkv, 1, D, generator=g, dtype=torch.float64), dim=-1)
     k = u + 1e-4 * torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
+    offset = 1e4 * torch.tensor([[1.0, -1.0], [-1.0, 1.0]], dtype=torch.float64).view(B, H, 1, 1)
     q = offset * D**0.5 * u.repeat_interleave(H // Hkv, dim=1) + torch.randn(
         B, H, T, D, generator=g, dtype=torch.float64
     )
     v = torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
     cache = candidate.SlidingWindowKVCache(16)
-    feed(candidate, cache, q, k, v, [20] + [1] * 30 + [10], 16, f"logits {offset:+.0e}")
+    feed(candidate, cache, q, k, v, [20] + [1] * 30 + [10], 16, "logits +1e4 and -1e4 by head")
+
+
+def test_cache_statement_example_head_dim_one(candidate):
+    # the statement's example (D = 1, window 2), then chunks of other sizes
+    q = torch.zeros(1, 1, 6, 1)
+    k = torch.zeros(1, 1, 6, 1)
+    v = torch.tensor([1.0, 2.0, 4.0, 8.0, 16.0, 32.0]).view(1, 1, 6, 1)
+    for sizes in ([3, 1, 2], [2, 2, 2], [1, 5]):
+        feed(candidate, candidate.SlidingWindowKVCache(2), q, k, v, sizes, 2, "statement example, D = 1")
 
 
 def test_two_caches_side_by_side_are_independent(candidate):
