@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.catalog import Problem
+from judge_harness.plugin import HYPOTHESIS_PROFILE
 
 RESULT_BYTES = 64 * 1024
 # A mutant's budget: 3x the reference's wall time and 2x its CPU time, plus these floors
@@ -109,7 +110,8 @@ class ForkRunner:
 
         # before the suite imports: a test's @settings(...) inherits the profile loaded at that moment
         register_hypothesis_profile()
-        for name in self.problem.preload:
+        # hypothesis imports its patch writer (and libcst with it, ~2 s) when a test fails: once, here
+        for name in [*self.problem.preload, "hypothesis.extra._patching"]:
             with contextlib.suppress(ImportError):
                 __import__(name)
         if "torch" in sys.modules:
@@ -130,6 +132,10 @@ class ForkRunner:
         runner = self
 
         class Loop:
+            @pytest.hookimpl(trylast=True)
+            def pytest_configure(self, config: Any) -> None:
+                load_mutant_profile()  # after the judge plugin loads its profile, before the suite imports
+
             @pytest.hookimpl(tryfirst=True)
             def pytest_runtestloop(self, session: Any) -> bool:
                 try:
@@ -211,8 +217,16 @@ class ForkRunner:
         return pid
 
     def _ordered(self, first: str | None) -> list[Any]:
+        """The test that killed this mutant last time, then by kills so far per second of the
+        reference's time on the test (a cheap test that often kills goes early), then cheapest."""
         rank = {item.nodeid: index for index, item in enumerate(self._items)}
-        return sorted(self._items, key=lambda i: (i.nodeid != first, -self.kill_counts[i.nodeid], rank[i.nodeid]))
+        seconds = {nodeid: duration for nodeid, duration in self.baseline.get("tests", [])}
+
+        def key(item: Any) -> tuple:
+            cost = seconds.get(item.nodeid, 1.0) + 0.01
+            return (item.nodeid != first, -self.kill_counts[item.nodeid] / cost, cost, rank[item.nodeid])
+
+        return sorted(self._items, key=key)
 
     def _child(self, path: Path, items: list[Any], write_fd: int, budget: bool) -> None:
         code = 0
@@ -300,7 +314,7 @@ class ForkRunner:
         child = self._children.pop(pid)
         if timed_out:
             _kill_group(pid)
-        _, status = os.waitpid(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         _kill_group(pid)  # anything the mutant left running in its group
         while chunk := os.read(child["fd"], RESULT_BYTES):  # the child is gone: this reaches the end
             child["data"] += chunk
@@ -311,11 +325,10 @@ class ForkRunner:
         started = [line[2:] for line in lines if line.startswith("T ")]
         died = {"test": started[-1] if started else "", "tests_run": len(started), "wall_s": wall}
         if timed_out:
-            return {
-                **died,
-                "verdict": "Time Limit Exceeded",
-                "message": f"past the wall budget of {self.wall_budget_s:.0f} s",
-            }
+            message = f"past the wall budget of {self.wall_budget_s:.0f} s"
+            result = {**died, "verdict": "Time Limit Exceeded", "message": message}
+            result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 3)
+            return result
         try:
             result = json.loads(lines[-1])
         except (ValueError, IndexError):
@@ -327,6 +340,7 @@ class ForkRunner:
             result = {**died, "verdict": verdict, "message": f"the process running the suite died ({what})"}
         if result.get("verdict") not in ("Accepted", "Internal Error") and result.get("test"):
             self.kill_counts[result["test"]] += 1
+        result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 3)  # the child's own, as the kernel counted it
         return result
 
     def abort(self) -> None:
@@ -338,6 +352,24 @@ class ForkRunner:
             child = self._children.pop(pid)
             os.close(child["fd"])
             child["path"].unlink(missing_ok=True)
+
+
+def load_mutant_profile() -> None:
+    """The judge's hypothesis profile, but a failing example ends the test at once.
+
+    By default hypothesis keeps generating for up to 10 s after the first failure, looking for
+    other bugs, then shrinks; a mutant needs one failure. Generation is unchanged (derandomized),
+    so the same example fails first: whether a mutant is killed does not depend on this.
+    """
+    from hypothesis import Phase, settings
+
+    settings.register_profile(
+        "judge-mutants",
+        parent=settings.get_profile(HYPOTHESIS_PROFILE),
+        report_multiple_bugs=False,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    )
+    settings.load_profile("judge-mutants")
 
 
 def _limit_test_cpu(reference_s: float, test_timeout_s: float) -> None:

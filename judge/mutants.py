@@ -229,7 +229,7 @@ def summarise(results: Sequence[Any], equivalents: dict[str, Equivalent]) -> dic
 # -- judging: the cache and the run -------------------------------------------------------------
 
 BACKENDS = ("fork", "local", "docker")
-RUNNER_VERSION = "1"  # bump when a change to how mutants are judged invalidates cached results
+RUNNER_VERSION = "2"  # bump when a change to how mutants are judged invalidates cached results
 
 
 @dataclasses.dataclass
@@ -243,6 +243,7 @@ class MutantResult:
     test: str = ""  # the test that killed it
     message: str = ""
     wall_s: float = 0.0
+    cpu_s: float = 0.0  # CPU time of the child (fork backend)
     cached: bool = False
     equivalent: str = ""  # the recorded reason, for a survivor recorded as equivalent
 
@@ -374,6 +375,7 @@ def run_mutants(
             raw.get("test", ""),
             raw.get("message", ""),
             float(raw.get("wall_s", 0.0)),
+            float(raw.get("cpu_s", 0.0)),
             cached,
         )
         if not result.killed and mutant.id in equivalents:

@@ -142,6 +142,13 @@ def render_report(report: Any) -> str:
     for mutant_id in report.killed_equivalents:
         lines.append(f"NOT EQUIVALENT {mutant_id}: recorded as equivalent, but a test kills it; remove the entry")
     cached = sum(1 for r in report.results if r.cached)
+    judged = [r for r in report.results if not r.cached]
+    if judged:
+        killed = [r.cpu_s for r in judged if r.killed]
+        lines.append(
+            f"cost: {sum(r.cpu_s for r in judged):.0f} s of CPU in {len(judged)} children"
+            + (f"; a killed mutant {sorted(killed)[len(killed) // 2]:.2f} s (median)" if killed else "")
+        )
     lines.append(
         f"{report.problem}: {s['mutants']} mutants, {s['killed']} killed, {s['survived']} survived, "
         f"{s['equivalent']} equivalent; kill rate {s['kill_rate']:.1%} of non-equivalent "
