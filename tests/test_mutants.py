@@ -286,3 +286,56 @@ def test_verify_sample_fails_when_the_recorded_score_is_inflated(tmp_path: Path,
     write_record(folder, Record())
     unrecorded = check_sample(load_problem(folder), 16)
     assert not unrecorded.ok and "no recorded score" in unrecorded.detail
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and stat.rsplit(")", 1)[1].split()[0] != "Z":
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_no_child_behind(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    make_problem(tmp_path / "problems")
+    env = {
+        **os.environ,
+        "JUDGE_PROBLEMS_PATH": str(tmp_path / "problems"),
+        "JUDGE_HOME": str(tmp_path / "home"),
+        "JUDGE_MUTANT_FLOOR_S": "60",  # the looping mutants would run for a minute
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "sandbox")]),
+    }
+    ids = [m.id for m in generate(REFERENCE) if m.id.rsplit(":", 1)[0] in SPIN_LOOPS]
+    command = [sys.executable, "-m", "judge", "mutants", "mini-math", "--jobs", "2"]
+    for mutant_id in ids:
+        command += ["--id", mutant_id]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a shell's background job ignores it
+    )
+    deadline = time.monotonic() + 120
+    children: set[int] = set()
+    while len(children) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        children = _children(process.pid)
+    assert len(children) == 2, "the runner never had two mutants in flight"
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "every child was stopped" in stderr
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
