@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from .problem_support import VERDICTS, load
+from judge.catalog import load_catalog
+
+from .problem_support import VERDICTS, load, load_wrong
 
 REPO = Path(__file__).resolve().parents[1]
 PROBLEM = REPO / "problems" / "rag-pipeline"
@@ -142,12 +144,24 @@ def test_stub_raises_not_implemented():
         stub.BM25Index()
 
 
-def test_metadata_lists_every_wrong_solution():
-    listed = META["wrong_solutions"]
-    files = {path.name for path in (PROBLEM / "wrong").glob("*.py")}
-    assert set(listed) == files
-    assert len(files) >= 6
-    assert set(listed.values()) <= VERDICTS - {"Accepted"}
+def test_wrong_solutions_are_patches_with_a_verdict_and_a_bug():
+    problem = load_catalog().get("rag-pipeline")
+    on_disk = {path.name for path in (PROBLEM / "wrong").iterdir() if path.suffix in (".patch", ".py")}
+    assert set(problem.wrong_solutions) == on_disk
+    assert len(on_disk) >= 6
+    assert "wrong_solutions" not in META  # the verdict lives in each file's header
+    assert {verdict.value for verdict in problem.wrong_solutions.values()} <= VERDICTS - {"Accepted"}
+    for name in sorted(on_disk):
+        wrong = problem.wrong_solution(name)
+        assert wrong.is_patch or wrong.header.get("why-a-file"), name
+        assert wrong.bug and "\n" not in wrong.bug, name
+        if wrong.verdict.value in ("Time Limit Exceeded", "Memory Limit Exceeded"):
+            assert wrong.header.get("measured"), f"{name}: a resource-limit verdict states what was measured"
+        module = load_wrong("rag-pipeline", name)
+        assert all(hasattr(module, entry) for entry in META["entry_points"]), name
+
+
+def test_dataclasses_and_tolerances_are_declared():
     assert META["dataclasses"] == ["Chunk", "Answer"]
     assert {"float64", "float32", "float16"} <= set(META["tolerances"])
 
