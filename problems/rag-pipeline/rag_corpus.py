@@ -42,6 +42,7 @@ def word_noise(word: str) -> torch.Tensor:
     return direction / direction.norm()
 
 
+@functools.cache  # the tests embed the same corpus many times; callers never modify the result
 def embed_one(text: str) -> torch.Tensor:
     v = torch.zeros(E, dtype=torch.float64)
     for word in re.findall(r"[a-z0-9]+", text.lower()):
@@ -64,6 +65,15 @@ LEXICAL_QUESTION = "what does error QX7731 mean"  # answerable only by the rare 
 LEXICAL_ANSWER = "runbook-backup#0"
 SEMANTIC_QUESTION = "automobile journey reimbursement form"  # answerable only through synonyms
 SEMANTIC_ANSWER = "policy-mileage#0"
+
+# Questions the fused-order tests ask; none is answered by a single key document alone.
+QUERIES = [
+    "printer paper jam fault",
+    "how do I reset my password after a login failure",
+    "vpn router network",
+    "badge form intranet",
+    "monitor keyboard laptop crash disk",
+]
 
 KEY_DOCS = {
     "runbook-backup": "QX7731 is the fault raised when the nightly backup cannot renew the lease on its storage volume.",
