@@ -238,3 +238,19 @@ def test_reranker_test_has_teeth():
         assert reranked != plain, query
         truncation_caught |= reranked != truncated_then_reranked
     assert truncation_caught
+
+
+def test_defaults_corpus_is_well_separated():
+    """The default-settings test compares the vector top 20 exactly: its cosines are far apart."""
+    docs = {**corpus.help_desk_corpus(), "handbook": corpus.handbook_doc()}
+    chunks = [c for d, t in docs.items() for c in oracle.expected_chunks(d, t, 200, 40)]
+    ids, texts = [c["chunk_id"] for c in chunks], [c["text"] for c in chunks]
+    query = corpus.DEFAULTS_QUESTION
+    scores = oracle.cosine_scores(ids, corpus.concept_embed(texts), corpus.concept_embed([query]))
+    cosine = sorted(scores.values(), reverse=True)
+    assert min(a - b for a, b in zip(cosine[:21], cosine[1:22], strict=True)) > 1e-6
+    fused = [
+        len(checks.oracle_retrieve(docs, query, top_k=10**6, candidates=n, max_words=200, overlap_words=40))
+        for n in (19, 20, 21)
+    ]
+    assert fused[0] < fused[1] < fused[2], fused  # candidates=19 or 21 would show

@@ -112,3 +112,11 @@ def filler_docs(count: int = 44, seed: int = 7) -> dict[str, str]:
 def help_desk_corpus() -> dict[str, str]:
     """Key documents first, then the memos: more chunks than `candidates`=20."""
     return {**KEY_DOCS, **filler_docs()}
+
+
+# A 450-word document: three chunks at the pipeline's default max_words=200, overlap_words=40.
+DEFAULTS_QUESTION = "where is the zebra"  # "zebra" is in the handbook only; "is" and "the" are everywhere
+
+
+def handbook_doc() -> str:
+    return " ".join("zebra" if i % 15 == 7 else FILLER_WORDS[(i * 7) % len(FILLER_WORDS)] for i in range(450))

@@ -31,6 +31,7 @@ from rag_checks import (
     vector_case,
 )
 from rag_corpus import (
+    DEFAULTS_QUESTION,
     KEY_DOCS,
     LEXICAL_ANSWER,
     LEXICAL_QUESTION,
@@ -38,6 +39,7 @@ from rag_corpus import (
     SEMANTIC_ANSWER,
     SEMANTIC_QUESTION,
     concept_embed,
+    handbook_doc,
     help_desk_corpus,
 )
 from rag_oracle import CallLog, check_ranking
@@ -498,6 +500,12 @@ def test_pipeline_rejects_bad_options(candidate):
     for options in ({"top_k": 0}, {"candidates": 0}, {"max_words": 5, "overlap_words": 5}, {"overlap_words": -1}):
         with expect_raises("ValueError"):
             candidate.RAGPipeline(concept_embed, lambda prompt: "", **options)
+    # the smallest legal settings
+    options = {"top_k": 1, "candidates": 1, "max_words": 1, "overlap_words": 0}
+    rag = candidate.RAGPipeline(concept_embed, lambda prompt: "", **options)
+    docs = {"net": "vpn router", "print": "printer toner"}
+    rag.add_documents(docs)
+    check_retrieve(rag, docs, "router", f"RAGPipeline(**{options}).retrieve('router')", **options)
 
 
 def test_retrieve_with_nothing_indexed_or_no_lexical_match(candidate):
@@ -579,6 +587,24 @@ def test_add_documents_embeds_once_per_call(candidate):
     )
     expected = [c["chunk_id"] for c in oracle_retrieve(docs, LEXICAL_QUESTION)]
     assert ids == expected, f"after adding the corpus in two calls, retrieve returned {ids}, expected {expected}"
+
+
+def test_pipeline_defaults(candidate):
+    # RAGPipeline(embed, llm): top_k=4, candidates=20, max_words=200, overlap_words=40; a reranker
+    # that prefers long texts puts the handbook's three chunks first and shows every fused candidate
+    docs = {**help_desk_corpus(), "handbook": handbook_doc()}
+    reranker = CallLog(lambda query, texts: [float(len(text)) for text in texts])
+    rag = candidate.RAGPipeline(concept_embed, lambda prompt: "", reranker=reranker)
+    rag.add_documents(docs)
+    options = {"max_words": 200, "overlap_words": 40, "reranker": reranker.function}
+    call = f"RAGPipeline(embed, llm, reranker=...).retrieve({DEFAULTS_QUESTION!r}) (default settings)"
+    check_retrieve(rag, docs, DEFAULTS_QUESTION, call, **options)
+    fused = oracle_retrieve(docs, DEFAULTS_QUESTION, top_k=10**6, max_words=200, overlap_words=40)
+    (_, texts) = reranker.calls[-1]
+    assert Counter(texts) == Counter(c["text"] for c in fused), (
+        f"{call}: the reranker got {len(texts)} texts, expected the {len(fused)} fused candidates of the BM25 top 20 "
+        "and the vector top 20 (default candidates=20)"
+    )
 
 
 def test_add_documents_after_answer(candidate):
