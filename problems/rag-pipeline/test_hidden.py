@@ -199,6 +199,13 @@ def test_bm25_ties_by_chunk_id(candidate):
 
 
 def test_bm25_statistics_cover_every_add(candidate):
+    # the last add() holds no terms at all: avgdl is still the mean over every chunk
+    index = candidate.BM25Index()
+    index.add(chunks_of(SMALL))
+    termless = {"z#0": "!!!", "z#1": "-- ..."}
+    index.add(chunks_of(termless))
+    expected = oracle.bm25_scores([*SMALL.items(), *termless.items()], "cat mat", 1.5, 0.75)
+    check_ranking(index.search("cat mat", 10), expected, 10, name="search after a last add() of chunks without terms")
     texts = {f"s#{i}": text for i, text in enumerate(list(SMALL.values()) * 2 + ["cat cat cat dog", "mat"])}
     for batches in (2, 3, len(texts)):
         actual = bm25_search(candidate, texts, "cat mat dog", 20, batches=batches)
