@@ -115,7 +115,7 @@ def documents(draw) -> str:
     return "".join(parts)
 
 
-@settings(max_examples=50, report_multiple_bugs=False, phases=NO_SHRINK)
+@settings(max_examples=30, report_multiple_bugs=False, phases=NO_SHRINK)
 @given(text=documents(), max_words=st.integers(1, 9), data=st.data())
 def test_chunk_properties(candidate, text, max_words, data):
     overlap = data.draw(st.integers(0, max_words - 1), label="overlap_words")
