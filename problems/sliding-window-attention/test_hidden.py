@@ -471,20 +471,24 @@ def test_cache_statement_example_head_dim_one(candidate):
 
 
 def test_two_caches_side_by_side_are_independent(candidate):
-    # two sequences of the same shapes decoded in alternation, as a server interleaves them
-    window, sizes = 8, [5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 1, 1, 1]
-    seqs = [make_qkv(1, 2, 1, sum(sizes), 4, seed=seed) for seed in (61, 62)]
-    caches = [candidate.SlidingWindowKVCache(window), candidate.SlidingWindowKVCache(window)]
+    # sequences decoded in alternation, as a server interleaves them: two caches of the same
+    # shapes and settings, and a third with another window and scale
+    sizes = [5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 1, 1, 1]
+    settings_ = [(8, None), (8, None), (5, 0.5)]
+    seqs = [make_qkv(1, 2, 1, sum(sizes), 4, seed=seed) for seed in (61, 62, 63)]
+    caches = [candidate.SlidingWindowKVCache(window, scale=scale) for window, scale in settings_]
     start = 0
     for n in sizes:
         rows = slice(start, start + n)
-        for index, (cache, (q, k, v)) in enumerate(zip(caches, seqs, strict=True)):
+        for index, (cache, (window, scale), (q, k, v)) in enumerate(zip(caches, settings_, seqs, strict=True)):
             out = cache.step(q[:, :, rows], k[:, :, rows], v[:, :, rows])
-            expected = banded_attention(
-                q[:, :, : rows.stop], k[:, :, : rows.stop], v[:, :, : rows.stop], window, rows=rows
-            )
+            upto = slice(0, rows.stop)
+            expected = banded_attention(q[:, :, upto], k[:, :, upto], v[:, :, upto], window, scale, rows=rows)
             assert_close(
-                out, expected, name=f"cache {index} of two fed side by side, positions {rows.start}:{rows.stop}"
+                out,
+                expected,
+                name=f"cache {index} (window={window}, scale={scale}) of three fed side by side, positions "
+                f"{rows.start}:{rows.stop}",
             )
         start = rows.stop
 
