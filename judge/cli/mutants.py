@@ -83,15 +83,14 @@ def mutants_command(
                 click.echo(f"{m.id}  line {m.line}")
         return
     backend_object = get_backend(backend) if backend != "fork" else None
-    started = time.monotonic()
-    fresh = [0]
+    fresh: list[float] = []  # when each freshly judged result came in
 
     def progress(done: int, total: int, result: Any) -> None:
         if not result.cached:
-            fresh[0] += 1
-        elapsed = time.monotonic() - started
-        rate = elapsed / fresh[0] if fresh[0] else 0.0
-        eta = f", ETA {_eta(rate * (total - done))}" if fresh[0] and done < total else ""
+            fresh.append(time.monotonic())
+        # the rate from the results since the first one: the set-up before it (imports, the reference) is paid once
+        rate = (fresh[-1] - fresh[0]) / (len(fresh) - 1) if len(fresh) > 1 else 0.0
+        eta = f", ETA {_eta(rate * (total - done))}" if rate and done < total else ""
         mark = "killed" if result.killed else ("equivalent" if result.equivalent else "SURVIVED")
         click.echo(
             f"[{done}/{total}] {mark:10} {result.id} ({result.verdict}{', cached' if result.cached else ''}){eta}",
@@ -143,7 +142,7 @@ def render_report(report: Any) -> str:
         lines.append(f"NOT EQUIVALENT {mutant_id}: recorded as equivalent, but a test kills it; remove the entry")
     cached = sum(1 for r in report.results if r.cached)
     judged = [r for r in report.results if not r.cached]
-    if judged:
+    if judged and report.backend == "fork":
         killed = [r.cpu_s for r in judged if r.killed]
         lines.append(
             f"cost: {sum(r.cpu_s for r in judged):.0f} s of CPU in {len(judged)} children"
