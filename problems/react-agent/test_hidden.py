@@ -889,7 +889,7 @@ def test_two_repeats_are_allowed(candidate):
 # -- random scripts ----------------------------------------------------------------------
 
 
-@settings(max_examples=30, report_multiple_bugs=False, phases=NO_SHRINK, suppress_health_check=FIXTURE_OK)
+@settings(max_examples=15, report_multiple_bugs=False, phases=NO_SHRINK, suppress_health_check=FIXTURE_OK)
 @given(scripts())
 def test_random_scripts_round_trip(candidate, script):
     tool_names, turns, max_steps = script
@@ -925,7 +925,7 @@ def test_random_scripts_round_trip(candidate, script):
         )
 
 
-@settings(max_examples=25, report_multiple_bugs=False, phases=NO_SHRINK, suppress_health_check=FIXTURE_OK)
+@settings(max_examples=10, report_multiple_bugs=False, phases=NO_SHRINK, suppress_health_check=FIXTURE_OK)
 @given(
     name=st.sampled_from(sorted(TOOL_POOL)),
     text=st.text(
