@@ -228,6 +228,8 @@ class QueueBackend:
         self.queue = Queue(queue_names()[PRIORITIES.index(priority)], connection=self.connection)
         self._live: set[str] = set()
         self._lock = threading.Lock()
+        # (enqueue to start, finish to result) per finished run, seconds: the queue's own cost
+        self.overheads: list[tuple[float, float]] = []
         self._aborting = False
 
     def workers(self) -> list[str]:
@@ -276,6 +278,7 @@ class QueueBackend:
                 status = rq_job.get_status(refresh=False)
                 if status == JobStatus.FINISHED:
                     value = rq_job.return_value()
+                    self._record_overhead(rq_job)
                     return Execution(
                         stdout=base64.b64decode(value["stdout"]),
                         stderr_tail=value["stderr_tail"],
@@ -307,6 +310,15 @@ class QueueBackend:
         finally:
             with self._lock:
                 self._live.discard(rq_job.id)
+
+    def _record_overhead(self, rq_job: Any) -> None:
+        from rq.utils import now
+
+        if rq_job.enqueued_at and rq_job.started_at and rq_job.ended_at:
+            waited = (rq_job.started_at - rq_job.enqueued_at).total_seconds()
+            returned = (now() - rq_job.ended_at).total_seconds()
+            with self._lock:
+                self.overheads.append((waited, returned))
 
     def _drop(self, rq_job: Any) -> None:
         try:
