@@ -78,7 +78,9 @@ def main() -> None:
     except BackendError as exc:
         modes.append(("docker", None, f"skipped: {exc}"))
 
-    print(f"{'problem':<16} {'mode':<7} {'median s':>9} {'min s':>7} {'x bare':>7}   (n={args.repeats}, {args.suite} suite)")
+    print(
+        f"{'problem':<16} {'mode':<7} {'median s':>9} {'min s':>7} {'x bare':>7}   (n={args.repeats}, {args.suite} suite)"
+    )
     for folder in args.problem or DEFAULT_PROBLEMS:
         problem = load_problem(folder.resolve())
         bare_median = None
@@ -89,7 +91,9 @@ def main() -> None:
             times = [measure(problem, args.suite) for _ in range(args.repeats)]
             median = statistics.median(times)
             bare_median = bare_median or median
-            print(f"{problem.slug:<16} {name:<7} {median:9.2f} {min(times):7.2f} {median / bare_median:7.2f}", flush=True)
+            print(
+                f"{problem.slug:<16} {name:<7} {median:9.2f} {min(times):7.2f} {median / bare_median:7.2f}", flush=True
+            )
 
 
 if __name__ == "__main__":

@@ -56,6 +56,9 @@ class Accumulator:
         return sum(self.values)
 '''
 
+# A candidate's whole file whose add is off by one (Wrong Answer on the hidden tests).
+BOB_OFF_BY_ONE = '"""Reference for the toy fixture problem."""\n\nfrom dataclasses import dataclass\n\n\n@dataclass\nclass Pair:\n    left: int\n    right: int\n\n\ndef add(a, b):\n    return a + b + 1\n\n\ndef swap(pair: Pair) -> Pair:\n    return Pair(pair.right, pair.left)\n\n\ndef apply(f, x):\n    return f(x)\n\n\nclass Accumulator:\n    def __init__(self) -> None:\n        self.total = 0.0\n\n    def push(self, x: float) -> float:\n        self.total += x\n        return self.total\n\n    def __len__(self) -> int:\n        return 1\n'
+
 # Alice's answer with every name changed, comments added, docstrings dropped and the layout redone.
 CAROL = """from dataclasses import dataclass
 

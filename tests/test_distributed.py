@@ -312,3 +312,105 @@ def test_bad_queue_urls_get_one_line_and_exit_3(redis_url: str, url: str, expect
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], done.stderr
     assert "wrong-password" not in done.stderr  # the password is never echoed
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "JUDGE_PROBLEMS_PATH": os.pathsep.join([str(QUEUE_PROBLEMS), str(TESTS / "fixtures" / "problems")]),
+        "JUDGE_HOME": str(tmp_path / "home"),
+    }
+
+
+def test_verify_of_two_problems_through_the_queue_matches_local(
+    redis_url: str, workers: Workers, tmp_path: Path
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from judge.cli import cli
+
+    workers.start(3)
+    env = cli_env(tmp_path)
+    common = ["verify", "queue-add", "toy-add", "--json", "--mutants", "0"]
+    local = CliRunner().invoke(cli, [*common, "--backend", "local", "--jobs", "2"], env=env)
+    queued = CliRunner().invoke(cli, [*common, "--queue", redis_url], env=env)
+    assert local.exit_code == 0 and queued.exit_code == 0, (local.output, queued.output)
+    by_label = lambda doc: {(c["problem"], c["label"]): c["actual"] for c in doc["checks"]}  # noqa: E731
+    local_doc, queued_doc = json.loads(local.stdout), json.loads(queued.stdout)
+    assert by_label(queued_doc) == by_label(local_doc)
+    assert queued_doc["backend"] == "queue"
+
+
+def test_takehome_grading_of_four_candidates_through_the_queue_matches_local(
+    redis_url: str, workers: Workers, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from judge.cli import cli
+
+    workers.start(3)
+    env = cli_env(tmp_path)
+    runner_ = CliRunner()
+    made = runner_.invoke(
+        cli, ["takehome", "create", "--problems", "queue-add,toy-add", "--out", str(tmp_path / "bundle")], env=env
+    )
+    assert made.exit_code == 0, made.output
+    catalog = load_catalog([QUEUE_PROBLEMS, TESTS / "fixtures" / "problems"])
+    toy = catalog.get("toy-add")
+    answers = {
+        "ana": ("def add(a, b):\n    return a + b\n", toy.reference.read_text()),  # both right
+        "ben": ("def add(a, b):\n    return a - b\n", toy.reference.read_text()),  # one wrong
+        "cy": (None, toy.wrong_solution("off_by_one.patch").source(toy.reference)),  # stub left, one wrong
+        "dee": ("def add(a, b):\n    return b + a\n", None),  # toy-add left as the stub
+    }
+    folders = []
+    for name, (queue_add, toy_add) in answers.items():
+        folder = tmp_path / "returned" / name
+        shutil.copytree(tmp_path / "bundle", folder)
+        if queue_add is not None:
+            (folder / "queue-add" / "queue_add.py").write_text(queue_add)
+        if toy_add is not None:
+            (folder / "toy-add" / "toy_add.py").write_text(toy_add)
+        folders.append(str(folder))
+    manifest = str(tmp_path / "bundle" / "takehome.json")
+    local = runner_.invoke(
+        cli,
+        [
+            "takehome",
+            "grade",
+            manifest,
+            *folders,
+            "--backend",
+            "local",
+            "--jobs",
+            "2",
+            "--json",
+            "--report",
+            str(tmp_path / "r1"),
+        ],
+        env=env,
+    )
+    queued = runner_.invoke(
+        cli,
+        ["takehome", "grade", manifest, *folders, "--queue", redis_url, "--json", "--report", str(tmp_path / "r2")],
+        env=env,
+    )
+    assert local.exit_code == queued.exit_code, (local.output, queued.output)
+
+    def cells(document: dict) -> dict:
+        return {
+            (c["name"], cell["problem"]): (cell["verdict"], cell["passed"])
+            for c in document["candidates"]
+            for cell in c["results"]
+        }
+
+    local_doc, queued_doc = json.loads(local.stdout), json.loads(queued.stdout)
+    assert cells(queued_doc) == cells(local_doc)
+    assert cells(local_doc)[("ben", "queue-add")][0] == "Wrong Answer"
+    workers_seen = {cell["judged_by"] for c in queued_doc["candidates"] for cell in c["results"] if cell["verdict"]}
+    assert workers_seen and all(w.endswith("(local)") for w in workers_seen)
+    assert "judged by" in (tmp_path / "r2" / "report.md").read_text()

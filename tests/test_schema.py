@@ -10,6 +10,7 @@ from judge_harness.schema import PRIORITY, SCHEMA_VERSION, RunResult, TestResult
 
 DOCUMENT_KEYS = {
     "schema_version",
+    "judged_by",
     "verdict",
     "problem",
     "suite",

@@ -51,11 +51,27 @@ def get_problem(slug: str) -> Problem:
         raise UserError(str(exc)) from None
 
 
-def get_backend(name: str, gpus: str | None = None) -> Backend:
+QUEUE_JOBS = 32  # runs in flight at once through a queue when --jobs is not given: the workers do the work
+
+
+def get_backend(name: str, gpus: str | None = None, *, queue: str | None = None, priority: str = "verify") -> Backend:
+    """The backend a command judges on: a queue of `judge worker`s when --queue is given, else `name`."""
     try:
+        if queue:
+            from judge.distributed import QueueBackend
+
+            return QueueBackend(queue, priority=priority)
         return select(name, gpus=gpus, warn=lambda message: click.echo(message, err=True))
     except BackendError as exc:
         raise JudgeError(str(exc)) from None
+
+
+def queue_jobs(jobs: int, queue: str | None) -> int:
+    """--jobs as given, or QUEUE_JOBS with a queue when --jobs was left at its default."""
+    context = click.get_current_context()
+    if queue and context.get_parameter_source("jobs") is click.core.ParameterSource.DEFAULT:
+        return QUEUE_JOBS
+    return jobs
 
 
 def exit_code_for(verdict: Verdict) -> int:

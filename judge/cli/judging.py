@@ -169,6 +169,7 @@ def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, gpu
 @options.json_option
 @options.backend_option
 @options.gpus_option
+@options.queue_option
 def verify(
     slugs: tuple[str, ...],
     jobs: int,
@@ -177,6 +178,7 @@ def verify(
     as_json: bool,
     backend: str,
     gpus: str | None,
+    queue: str | None,
 ) -> None:
     """Check every problem: reference Accepted, stub and known-wrong solutions rejected.
 
@@ -190,6 +192,7 @@ def verify(
       judge verify
       judge verify sliding-window-attention --backend local --jobs 2
       judge verify react-agent --mutants 0 --no-cache
+      judge verify --queue redis://:secret@queue-host:6379/0
     """
     from judge.verify import ResultCache
     from judge.verify import verify as run_verify
@@ -197,7 +200,8 @@ def verify(
     catalog = get_catalog()
     problems = [get_problem(slug) for slug in slugs] if slugs else list(catalog.problems.values())
     broken = [] if slugs else [str(e) for e in catalog.errors]
-    chosen = get_backend(backend, gpus)
+    chosen = get_backend(backend, gpus, queue=queue, priority="verify")
+    jobs = common.queue_jobs(jobs, queue)
     total = sum(3 + len(p.wrong_solutions) + (1 if mutant_sample else 0) for p in problems)
     done = [0]
 

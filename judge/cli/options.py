@@ -43,6 +43,16 @@ gpus_option = click.option(
 )
 
 
+QUEUE_ENV = "JUDGE_QUEUE"
+queue_option = click.option(
+    "--queue",
+    metavar="URL",
+    envvar=QUEUE_ENV,
+    show_envvar=True,
+    help="Judge on `judge worker`s pulling from this Redis queue (redis://[:password@]host:6379/0) instead of here.",
+)
+
+
 def jobs_option(default: int = 1, help: str = "Runs side by side.") -> Callable[[Command], Command]:
     """--jobs/-j: how many runs at once (1 to 64)."""
     return click.option("--jobs", "-j", default=default, show_default=True, type=click.IntRange(1, 64), help=help)

@@ -83,6 +83,7 @@ def create(slugs: str, hours: float, out: Path, as_json: bool) -> None:
 )
 @options.json_option
 @options.backend_option
+@options.queue_option
 def grade(
     manifest: Path,
     submissions: tuple[Path, ...],
@@ -91,6 +92,7 @@ def grade(
     threshold: float,
     as_json: bool,
     backend: str,
+    queue: str | None,
 ) -> None:
     """Grade candidates' returned folders on the hidden tests and write the report.
 
@@ -100,6 +102,7 @@ def grade(
     \b
     Example:
       judge takehome grade bundle/takehome.json returned/alice returned/bob returned/carol --jobs 2 --report report/
+      judge takehome grade bundle/takehome.json returned/* --queue redis://:secret@queue-host:6379/0 --report report/
     """
     if manifest.is_dir():
         manifest = manifest / library.MANIFEST_NAME
@@ -107,7 +110,8 @@ def grade(
         bundle = library.load_bundle(manifest)
     except library.TakehomeError as exc:
         raise core.UserError(str(exc)) from None
-    chosen = core.get_backend(backend)
+    chosen = core.get_backend(backend, queue=queue, priority="takehome")
+    jobs = core.queue_jobs(jobs, queue)
     bar: Any = None
 
     def progress(done: int, total: int, label: str) -> None:

@@ -186,6 +186,7 @@ def _cell(
             len(result.tests),
             result.message,
         )
+        cell.judged_by = result.judged_by  # the queue worker, "" when graded on this machine
         cell.time_s, cell.time_ratio = round(time_s, 4), _ratio(time_s, ref_time)
         cell.peak_bytes, cell.memory_ratio = peak, _ratio(peak, ref_peak)
         if result.verdict is not Verdict.ACCEPTED and not result.message:

@@ -85,6 +85,12 @@ def _passed(cell: dict[str, Any]) -> str:
     return "—" if cell.get("passed") is None else f"{cell['passed']}/{cell['total']}"
 
 
+def _judged_by(cell: dict[str, Any]) -> str:
+    """The queue worker that judged the cell, as an HTML note (nothing when graded on this machine)."""
+    worker = cell.get("judged_by")
+    return f'<div class="judged-by">judged by {html.escape(worker)}</div>' if worker else ""
+
+
 def _forbidden(cell: dict[str, Any]) -> str:
     return ", ".join(f"{use['name']} (line {use['line']})" for use in cell["forbidden"])
 
@@ -118,6 +124,8 @@ def markdown(report: dict[str, Any]) -> str:
     for candidate in report["candidates"]:
         for cell in candidate["results"]:
             note = cell["message"].replace("|", "\\|").replace("\n", " ")[:160]
+            if cell.get("judged_by"):
+                note = f"{note} (judged by {cell['judged_by']})".strip()
             out.append(
                 f"| {candidate['name']} | {cell['problem']} | {cell['verdict'] or 'not run'} | {_passed(cell)} | {_time(cell)} | {_memory(cell)} | "
                 f"{'late' if cell['late'] else ''} | {_forbidden(cell) or ''} | {note} |"
@@ -201,7 +209,7 @@ def to_html(report: dict[str, Any]) -> str:
                 f'data-forbidden="{len(cell["forbidden"])}">'
                 f"<td><strong>{e(candidate['name'])}</strong>{status}</td><td>{e(cell['problem'])}</td><td>{_verdict_badge(cell['verdict'])}</td>"
                 f'<td class="num">{e(_passed(cell))}</td><td class="num">{e(_time(cell))}</td><td class="num">{e(_memory(cell))}</td>'
-                f'<td>{late}</td><td>{forbidden}</td><td class="note">{e(cell["message"][:300])}</td></tr>'
+                f'<td>{late}</td><td>{forbidden}</td><td class="note">{e(cell["message"][:300])}{_judged_by(cell)}</td></tr>'
             )
     parts.append('</tbody></table><h2>Submission errors</h2><div id="errors">')
     errored = [c for c in report["candidates"] if c["errors"]]

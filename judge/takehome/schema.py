@@ -99,6 +99,7 @@ class Cell:
     late: bool = False
     modified_at: str | None = None
     forbidden: list[ForbiddenUse] = dataclasses.field(default_factory=list)
+    judged_by: str = ""  # the queue worker that judged it ("" when graded on the grader's machine)
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # ForbiddenUse's own as_json is asdict too
