@@ -42,9 +42,9 @@ def loss_oracle(logp, old_logp, ref_logp, advantages, mask, clip_eps, kl_beta, a
     d_per_token = -(d_surrogate - kl_beta * d_kl)
     n = mask.sum(dim=1, keepdim=True).double()  # (B, 1)
     if aggregation == "token":
-        weight = torch.where(mask, 1.0 / mask.sum(), 0.0).double()
+        weight = mask.double() / float(mask.sum())
     else:
-        weight = torch.where(mask, 1.0 / (n * B), 0.0).double()
+        weight = mask.double() / (n * B)
     loss = (torch.where(mask, per_token, 0.0) * weight).sum()
     return loss, torch.where(mask, d_per_token * weight, 0.0)
 
