@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from judge import runner
+from judge import paths, runner
 from judge.backends import Backend, BackendError, select
 from judge.catalog import Catalog, Problem, load_catalog
 from judge.cli.present import colour, render_result
@@ -41,6 +41,9 @@ def emit_json(document: Any) -> None:
 
 
 def get_catalog() -> Catalog:
+    problem = paths.missing_checkout()
+    if problem:
+        raise UserError(problem)
     return load_catalog()
 
 
