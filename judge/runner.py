@@ -7,10 +7,14 @@ verdict without the key), and maps a wall-time kill or a missing result to a ver
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import secrets
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from judge import __version__
@@ -29,6 +33,7 @@ __all__ = [
     "checker_spec",
     "interpret",
     "run",
+    "stop_on_termination",
 ]  # Job & co. still import from here
 
 
@@ -96,3 +101,26 @@ def run(
     result.judge_version = __version__
     result.backend = backend.name
     return result
+
+
+TERMINATING = (signal.SIGTERM, signal.SIGHUP)  # `kill`, and a terminal that closes
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def stop_on_termination() -> Iterator[None]:
+    """Within it, SIGTERM and SIGHUP end the run as Ctrl-C does (KeyboardInterrupt), so the backend's
+    cleanup runs (the container removed, the checker's process group killed) instead of the judge
+    dying and leaving the box to run out its wall limit. Outside the main thread it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, _interrupt) for number in TERMINATING}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -8,6 +8,8 @@ sure no sandbox container of this process outlives the tests.
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,30 @@ def own_containers(backend) -> list:
         for c in client.containers.list(all=True, filters={"label": LABEL_RUN})
         if c.labels.get(LABEL_OWNER) == backend.owner
     ]
+
+
+def containers_of_process(backend, pid: int) -> list:
+    """The sandbox containers that the judge process `pid` started and that still exist."""
+    from judge.backends.docker import LABEL_OWNER, LABEL_RUN
+
+    client = backend._client()
+    return [
+        c
+        for c in client.containers.list(all=True, filters={"label": LABEL_RUN})
+        if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(pid)]
+    ]
+
+
+def signal_once_boxed(backend, judge: subprocess.Popen, number: int) -> float:
+    """Wait until `judge` has a container, send it `number`, wait for it to exit: seconds from signal to exit."""
+    deadline = time.monotonic() + 60
+    while not containers_of_process(backend, judge.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert containers_of_process(backend, judge.pid), "the judge started no container"
+    sent = time.monotonic()
+    judge.send_signal(number)
+    judge.wait(timeout=60)
+    return time.monotonic() - sent
 
 
 @pytest.fixture(scope="session")

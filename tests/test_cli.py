@@ -245,3 +245,18 @@ def test_user_facing_errors_exit_with_the_documented_code(
     result = runner.invoke(cli, [arg.replace("{tmp}", str(tmp_path)) for arg in args])
     assert result.exit_code == code, result.output
     assert fragment in result.output and "Traceback" not in result.output
+    as_json = runner.invoke(cli, [*(arg.replace("{tmp}", str(tmp_path)) for arg in args), "--json"])
+    assert as_json.exit_code == code, as_json.output
+    error = json.loads(as_json.stdout)["error"]  # a script reading stdout gets a document, not nothing
+    assert error["exit_code"] == code and fragment in error["message"]
+    assert error["kind"] == {2: "usage", 3: "judge"}[code]
+
+
+def test_usage_errors_with_json_print_a_document(runner: CliRunner) -> None:
+    for args in (["list", "--json", "--no-such-flag"], ["show", "--json"], ["submit", "--json", "toy-add"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert json.loads(result.stdout)["error"]["kind"] == "usage", args
+        assert "Error" in result.stderr  # people still read the one line on stderr
+    assert json.loads(runner.invoke(cli, ["list", "--json"]).stdout)["problems"]  # success is untouched
+    assert runner.invoke(cli, ["list", "--no-such-flag"]).stdout == ""  # no --json: nothing on stdout

@@ -236,8 +236,17 @@ def test_history_and_stats_commands(env: Path) -> None:
     code = runner.invoke(cli, ["history", "--code", str(first_id)])
     assert code.exit_code == 0 and code.stdout == "def add(a, b):\n    return a - b\n"
     assert runner.invoke(cli, ["history", "--code", "999"]).exit_code == 2
+    as_json = runner.invoke(cli, ["history", "--code", str(first_id), "--json"])
+    assert as_json.exit_code == 0
+    entry = json.loads(as_json.stdout)
+    assert entry["id"] == first_id and entry["verdict"] == "Wrong Answer"
+    assert entry["code"] == "def add(a, b):\n    return a - b\n"
+    missing = runner.invoke(cli, ["history", "--code", "999", "--json"])
+    assert missing.exit_code == 2 and json.loads(missing.stdout)["error"]["kind"] == "usage"
     table = runner.invoke(cli, ["history"])
     assert table.exit_code == 0 and "toy-add" in table.output and "1:30" in table.output
+    header = table.output.splitlines()[0].split()
+    assert header[header.index("clock") + 1] == "late", "every column of the table has a header"
     stats = runner.invoke(cli, ["stats", "--json"])
     assert stats.exit_code == 0
     [toy] = [p for p in json.loads(stats.stdout)["problems"] if p["slug"] == "toy-add"]

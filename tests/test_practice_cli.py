@@ -269,3 +269,37 @@ def test_start_submit_stats_end_to_end(tmp_path: Path) -> None:
     assert {"tag": "fixture", "solved": 1, "attempted": 1, "problems": 1} in stats["tags"]
     status = json.loads(judge_run("status", "--json", cwd=ws).stdout)
     assert status["attempts"] == 1 and status["best_verdict"] == "Accepted" and not status["late"]
+
+
+def _help_examples(args: list[str]) -> list[list[str]]:
+    """The example command lines a command's --help shows, as argument lists after `judge`."""
+    text = CliRunner().invoke(cli, [*args, "--help"]).output
+    return [line.split()[1:] for line in text.splitlines() if line.strip().startswith(f"judge {args[0]}")]
+
+
+@pytest.mark.parametrize("command", [["practice"], ["list"]])
+def test_help_examples_filter_to_real_problems(monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    """Each example's --difficulty/--tag matches a problem of the shipped catalog, and --difficulty
+    offers only the difficulties some problem has: new problems keep the help true."""
+    monkeypatch.delenv("JUDGE_PROBLEMS_PATH", raising=False)
+    from judge.catalog import load_catalog
+
+    problems = list(load_catalog().problems.values())
+    examples = _help_examples(command)
+    assert any("--difficulty" in e or "--tag" in e for e in examples)
+    for example in examples:
+        wanted = dict(zip(example[1::2], example[2::2], strict=False))
+        matches = [
+            p
+            for p in problems
+            if p.difficulty == wanted.get("--difficulty", p.difficulty) and wanted.get("--tag", "") in ("", *p.tags)
+        ]
+        assert matches, f"`judge {' '.join(example)}` matches no problem"
+    help_text = CliRunner().invoke(cli, [*command, "--help"]).output
+    offered = help_text.split("--difficulty [", 1)[1].split("]", 1)[0].split("|")
+    assert sorted(offered) == sorted({p.difficulty for p in problems})
+
+
+def test_practice_names_the_tags_when_one_is_unknown(env: Path) -> None:
+    result = CliRunner().invoke(cli, ["practice", "--tag", "no-such-tag"])
+    assert result.exit_code == 2 and "expected one of:" in result.output and "fixture" in result.output

@@ -47,7 +47,14 @@ from judge.cli import cli
 from judge.staging import read_submission, submission_from_source
 from judge_harness.schema import Verdict
 from tests.conftest import toy_wrong_source
-from tests.sandbox_support import PROBE_PROBLEM, docker_backend, own_containers, probe_problem  # noqa: F401 - fixtures
+from tests.sandbox_support import (  # noqa: F401 - fixtures
+    PROBE_PROBLEM,
+    containers_of_process,
+    docker_backend,
+    own_containers,
+    probe_problem,
+    signal_once_boxed,
+)
 
 TOY = Path(__file__).parent / "fixtures" / "problems" / "toy-add"
 ENTRYPOINT = Path(__file__).resolve().parents[1] / "sandbox" / "entrypoint.py"
@@ -331,24 +338,9 @@ def test_ctrl_c_during_verify_with_jobs_removes_every_container(docker_backend) 
         start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even where CI ignores SIGINT
     )
-    client = docker_backend._client()
-
-    def running() -> list:
-        return [
-            c
-            for c in client.containers.list(all=True, filters={"label": LABEL_RUN})
-            if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(judge.pid)]
-        ]
-
-    deadline = time.monotonic() + 60
-    while not running() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert running(), "the judge started no container"
-    interrupted = time.monotonic()
-    judge.send_signal(signal.SIGINT)
-    judge.wait(timeout=60)
-    assert time.monotonic() - interrupted < 15, "Ctrl-C waited for the runs to finish"
-    assert running() == [], "containers outlived the interrupted judge"
+    took = signal_once_boxed(docker_backend, judge, signal.SIGINT)
+    assert took < 15, "Ctrl-C waited for the runs to finish"
+    assert containers_of_process(docker_backend, judge.pid) == [], "containers outlived the interrupted judge"
 
 
 @pytest.mark.docker

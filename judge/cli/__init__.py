@@ -8,6 +8,7 @@ import click
 
 from judge import __version__
 from judge.cli.authoring import wrong_group
+from judge.cli.common import JudgeGroup
 from judge.cli.history import history_command, stats
 from judge.cli.judging import list_command, show, submit, test, verify
 from judge.cli.mutants import mutants_command
@@ -17,7 +18,7 @@ from judge.cli.takehome import takehome
 from judge.cli.worker import worker
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=JudgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="judge")
 def cli() -> None:
     """A terminal judge for senior AI-engineering interview questions.

@@ -7,6 +7,7 @@ none of them. The shared options are in options.py.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,39 @@ class JudgeError(click.ClickException):
 
 def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2))
+
+
+def error_document(exc: click.ClickException) -> dict[str, Any]:
+    """What `--json` prints on stdout for an error, so a script reads a document whatever happened."""
+    kind = "usage" if exc.exit_code == EXIT_USAGE else "judge" if exc.exit_code == EXIT_JUDGE_ERROR else "error"
+    return {"error": {"kind": kind, "message": exc.format_message(), "exit_code": exc.exit_code}}
+
+
+class JudgeGroup(click.Group):
+    """The `judge` group. With `--json` among the arguments an error also prints `error_document` on
+    stdout (the one-line message still goes to stderr, the exit code is unchanged)."""
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or "--json" not in argv[: argv.index("--") if "--" in argv else None]:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            outcome = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            emit_json(error_document(exc))
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(outcome if isinstance(outcome, int) else EXIT_OK)
 
 
 def get_catalog() -> Catalog:
@@ -91,7 +125,8 @@ def judge_and_report(
     problem = get_problem(slug)
     backend = get_backend(backend_name, gpus)
     try:
-        result = runner.run(problem, file, suite, backend)
+        with runner.stop_on_termination():
+            result = runner.run(problem, file, suite, backend)
     except SubmissionError as exc:
         raise UserError(str(exc)) from None
     except BackendError as exc:

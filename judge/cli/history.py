@@ -17,7 +17,13 @@ from judge_harness.schema import Verdict
 @click.option(
     "--limit", "-n", type=click.IntRange(1), default=20, show_default=True, help="Most recent submits to show."
 )
-@click.option("--code", "code_of", type=int, metavar="ID", help="Print the code of submit ID instead.")
+@click.option(
+    "--code",
+    "code_of",
+    type=int,
+    metavar="ID",
+    help="Print the code of submit ID instead (with --json: its entry and code).",
+)
 @options.json_option
 def history_command(slug: str | None, limit: int, code_of: int | None, as_json: bool) -> None:
     """List your submits, newest first, for every problem or one.
@@ -26,13 +32,17 @@ def history_command(slug: str | None, limit: int, code_of: int | None, as_json: 
     Examples:
       judge history sliding-window-attention --json
       judge history --code 12 > attempt12.py
+      judge history --code 12 --json
     """
     if code_of is not None:
         match = [e for e in history.entries() if e.id == code_of]
         source = history.code(match[0].code_sha256) if match else None
         if source is None:
             raise core.UserError(f"no submit with id {code_of}; `judge history` lists the ids")
-        click.echo(source, nl=False)
+        if as_json:
+            core.emit_json({**match[0].as_json(), "code": source})
+        else:
+            click.echo(source, nl=False)
         return
     found = history.entries(slug, limit=limit)
     if as_json:
@@ -49,12 +59,12 @@ def history_command(slug: str | None, limit: int, code_of: int | None, as_json: 
             core.colour(e.verdict),
             f"{e.passed}/{e.total}",
             "" if e.elapsed_s is None else workspace.clock(e.elapsed_s),
-            "late" if e.late else "",
+            "yes" if e.late else "",
             e.backend,
         ]
         for e in found
     ]
-    click.echo(table(rows, ["id", "submitted (UTC)", "problem", "verdict", "tests", "clock", "", "backend"]))
+    click.echo(table(rows, ["id", "submitted (UTC)", "problem", "verdict", "tests", "clock", "late", "backend"]))
 
 
 @click.command()

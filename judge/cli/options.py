@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from judge.backends import BACKENDS
-from judge.catalog import DIFFICULTIES
+from judge.catalog import DIFFICULTIES, load_catalog
 
 GPUS_ENV = "JUDGE_GPUS"
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -58,10 +58,25 @@ def jobs_option(default: int = 1, help: str = "Runs side by side.") -> Callable[
     return click.option("--jobs", "-j", default=default, show_default=True, type=click.IntRange(1, 64), help=help)
 
 
-difficulty_option = click.option(
-    "--difficulty", type=click.Choice(DIFFICULTIES), help="Only problems of this difficulty."
-)
-tag_option = click.option("--tag", help="Only problems with this tag.")
+class DifficultyChoice(click.Choice):
+    """The difficulties some problem of the catalog has, in DIFFICULTIES order: help never offers an
+    empty filter, and a difficulty no problem has is refused with the ones that exist."""
+
+    def __init__(self) -> None:
+        super().__init__(DIFFICULTIES)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        present = {problem.difficulty for problem in load_catalog().problems.values()}
+        return tuple(level for level in DIFFICULTIES if level in present) or DIFFICULTIES
+
+    @choices.setter
+    def choices(self, value: Any) -> None:  # click.Choice.__init__ assigns; the catalog decides
+        pass
+
+
+difficulty_option = click.option("--difficulty", type=DifficultyChoice(), help="Only problems of this difficulty.")
+tag_option = click.option("--tag", help="Only problems with this tag (`judge list` shows each problem's tags).")
 
 minutes_option = click.option(
     "--minutes", type=click.IntRange(1, 24 * 60), help="Minutes on the clock.  [default: the problem's estimate]"

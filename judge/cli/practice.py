@@ -164,12 +164,17 @@ def practice(
 
     \b
     Example:
-      judge practice --difficulty medium --tag attention
+      judge practice --difficulty hard --tag attention
+      judge practice --tag agents
     """
+    catalog = core.get_catalog()
+    tags = sorted({t for p in catalog.problems.values() for t in p.tags})
+    if tag is not None and tag not in tags:
+        raise core.UserError(f"no problem has the tag {tag!r}; expected one of: {', '.join(tags)}")
     solved = history.accepted_slugs()
     pool = [
         p
-        for p in core.get_catalog().problems.values()
+        for p in catalog.problems.values()
         if (difficulty is None or p.difficulty == difficulty)
         and (tag is None or tag in p.tags)
         and p.slug not in solved

@@ -1,0 +1,92 @@
+"""judge/runner.py's stop_on_termination: `kill` or a closed terminal during `judge test/submit`
+stops the box as Ctrl-C does, on both backends, instead of leaving it to run out its wall limit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from judge import runner
+from tests.sandbox_support import (  # noqa: F401 - fixture
+    PROBE_PROBLEM,
+    SUBMISSIONS,
+    containers_of_process,
+    docker_backend,
+    signal_once_boxed,
+)
+
+SLEEPER = SUBMISSIONS / "sleep_at_import.py"  # spends no CPU: only a wall clock or a signal ends it
+
+
+def _judge(tmp_path: Path, *args: str) -> subprocess.Popen:
+    env = dict(os.environ, JUDGE_PROBLEMS_PATH=str(PROBE_PROBLEM.parent), JUDGE_HOME=str(tmp_path / "home"))
+    return subprocess.Popen(
+        [sys.executable, "-c", "from judge.cli import cli; cli()", *args, "sandbox-probe", str(SLEEPER)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _process_groups() -> dict[int, int]:
+    """pid -> process group of every process on the machine."""
+    groups = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                groups[int(entry.name)] = int(fields[2])
+    return groups
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def test_the_handlers_are_restored_and_raise_keyboard_interrupt() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), runner.stop_on_termination():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_terminated_judge_test_kills_the_local_checker(tmp_path: Path, number: int) -> None:
+    judge = _judge(tmp_path, "test", "--backend", "local")
+    deadline = time.monotonic() + 60
+    while not _children(judge.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [checker] = _children(judge.pid)
+    time.sleep(1.0)  # the checker has started its worker, which sleeps
+    judge.send_signal(number)
+    judge.wait(timeout=15)
+    assert judge.returncode != 0
+    assert checker not in _process_groups().values(), "the checker's processes outlived the terminated judge"
+
+
+@pytest.mark.docker
+def test_a_terminated_judge_submit_removes_the_container(docker_backend, tmp_path: Path) -> None:  # noqa: F811
+    judge = _judge(tmp_path, "submit", "--backend", "docker")
+    took = signal_once_boxed(docker_backend, judge, signal.SIGTERM)
+    assert took < 15, "SIGTERM waited for the box to finish"
+    assert containers_of_process(docker_backend, judge.pid) == [], "the container outlived the terminated judge"
