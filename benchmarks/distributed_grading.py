@@ -8,9 +8,10 @@ exactly as `judge takehome grade` does: directly on the local backend with `--jo
 through a real Redis (loopback, password) and 1, 2 and 3 worker processes (local backend, one
 slot each), with the caller running as many runs at a time as there are workers plus one.
 Printed per configuration: wall time, throughput (runs per minute), and, for the queue, its
-overhead per run: the caller's wall time for a run minus the time the worker spent judging it
-(packing, Redis round trips, the worker's pick-up delay and the result's way back), measured
-on runs judged one at a time so no run waits for a busy worker.
+overhead per run: enqueue to the worker's start plus the worker's finish to the result in the
+caller's hands (packing, Redis round trips, the worker's pick-up delay and the result's way
+back), medians over runs judged one at a time so no run waits for a busy worker, interleaved
+with direct runs whose wall-time difference is shown as a cross-check.
 
 On this 2-core machine the workers share two cores with each other and with the caller, so
 more workers cannot add throughput here; the figures that carry over to a cluster are the
@@ -22,10 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,18 +37,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "sandbox")]
 from judge import distributed, runner  # noqa: E402
 from judge.backends.local import LocalBackend  # noqa: E402
 from judge.catalog import load_catalog  # noqa: E402
+from judge.localqueue import Workers, redis_server  # noqa: E402
 from judge.takehome import bundle as takehome  # noqa: E402
 from judge.takehome import grading  # noqa: E402
 
 PROBLEM_ROOTS = [ROOT / "tests" / "fixtures" / "queue-problems", ROOT / "tests" / "fixtures" / "problems"]
 SLUGS = ("queue-add", "toy-add")
 PASSWORD = "benchmark-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_batch(root: Path, catalog, candidates: int) -> tuple[takehome.Bundle, list[Path]]:
@@ -67,62 +60,45 @@ def make_batch(root: Path, catalog, candidates: int) -> tuple[takehome.Bundle, l
     return bundle, folders
 
 
-def start_workers(url: str, count: int) -> list[subprocess.Popen[bytes]]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "sandbox")]))
-    command = [sys.executable, "-m", "judge", "worker", "--queue", url, "--slots", "1", "--backend", "local"]
-    workers = [
-        subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        for _ in range(count)
-    ]
-    backend = distributed.QueueBackend(url)
-    deadline = time.monotonic() + 120
-    while len(backend.workers()) < count:
-        if time.monotonic() > deadline:
-            raise SystemExit("the workers did not register")
-        time.sleep(0.2)
-    return workers
-
-
-def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
-    for worker in workers:
-        os.killpg(worker.pid, signal.SIGTERM)
-    for worker in workers:
-        worker.wait(120)
-
-
 def grade_once(bundle, folders, catalog, backend, jobs: int) -> tuple[float, dict]:
     started = time.monotonic()
     report = grading.grade(bundle, folders, catalog, backend, jobs=jobs)
     return time.monotonic() - started, report
 
 
-def verdicts(report: dict) -> list[str]:
+def verdicts(report) -> list[str]:
     """Every graded cell's verdict, in a stable order, to check the configurations agree."""
+    document = report.as_json()
     cells = []
-    for candidate in report.get("candidates", []):
+    for candidate in document["candidates"]:
         for cell in candidate["results"]:
             cells.append(f"{candidate['name']}/{cell['problem']}={cell['verdict']}")
     return sorted(cells)
 
 
 def overhead_per_run(url: str, catalog, runs: int = 6) -> dict[str, float]:
-    """Medians over runs judged one at a time: through the queue, directly, and the queue's two hops."""
-    problem = catalog.get("queue-add")
+    """Medians over runs judged one at a time, queued and direct interleaved (so both see the same load).
 
-    def median_wall(backend) -> float:
-        walls = []
-        for _ in range(runs):
+    The queue's own cost is its two hops, read from the caller's clock: enqueue to the worker's
+    start, and the worker's finish to the result in the caller's hands. The difference of the
+    two medians' wall times is printed beside it as a cross-check (noisy: it subtracts two
+    checker runs of a few seconds each).
+    """
+    problem = catalog.get("queue-add")
+    queue_backend, local = distributed.QueueBackend(url, priority="takehome"), LocalBackend()
+    walls: dict[str, list[float]] = {"queued": [], "direct": []}
+    for _ in range(runs):
+        for name, backend in (("queued", queue_backend), ("direct", local)):
             started = time.monotonic()
             runner.run(problem, problem.reference, "hidden", backend)
-            walls.append(time.monotonic() - started)
-        return statistics.median(walls)
-
-    queue_backend = distributed.QueueBackend(url, priority="takehome")
-    queued, direct = median_wall(queue_backend), median_wall(LocalBackend())
+            walls[name].append(time.monotonic() - started)
+    waited = statistics.median(w for w, _ in queue_backend.overheads)
+    returned = statistics.median(r for _, r in queue_backend.overheads)
     return {
-        "overhead_s": queued - direct,
-        "enqueue_to_start_s": statistics.median(w for w, _ in queue_backend.overheads),
-        "finish_to_result_s": statistics.median(r for _, r in queue_backend.overheads),
+        "overhead_s": waited + returned,
+        "enqueue_to_start_s": waited,
+        "finish_to_result_s": returned,
+        "wall_difference_s": statistics.median(walls["queued"]) - statistics.median(walls["direct"]),
     }
 
 
@@ -141,36 +117,11 @@ def main() -> None:
         wall, report = grade_once(bundle, folders, catalog, LocalBackend(), jobs=2)
         expected = verdicts(report)
         rows.append({"configuration": "direct (local, --jobs 2)", "wall_s": wall, "runs": runs})
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--requirepass",
-                PASSWORD,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                tmp,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        url = f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
-        try:
-            for _ in range(100):
-                try:
-                    distributed.connect(url)
-                    break
-                except distributed.QueueError:
-                    time.sleep(0.1)
+        with redis_server(Path(tmp), PASSWORD) as url:
             overhead = None
             for count in (1, 2, 3):
-                workers = start_workers(url, count)
+                workers = Workers(url, stderr=subprocess.DEVNULL)
+                workers.start(count)
                 try:
                     if count == 1:
                         overhead = overhead_per_run(url, catalog)
@@ -181,10 +132,7 @@ def main() -> None:
                         {"configuration": f"queue, {count} worker(s)", "wall_s": wall, "runs": runs, "agree": agree}
                     )
                 finally:
-                    stop_workers(workers)
-        finally:
-            server.terminate()
-            server.wait(10)
+                    workers.stop()
     for row in rows:
         row["runs_per_min"] = round(row["runs"] / row["wall_s"] * 60, 1)
         row["wall_s"] = round(row["wall_s"], 1)
@@ -201,8 +149,10 @@ def main() -> None:
         same = "" if "agree" not in row else ("same as direct" if row["agree"] else "DIFFER from direct")
         print(f"{row['configuration']:<28} {row['wall_s']:>7.1f}s {row['runs_per_min']:>9.1f}  {same}")
     print(
-        f"queue overhead per run (medians, runs one at a time): {overhead['overhead_s']:.3f} s over a direct run"
-        f" (enqueue to start {overhead['enqueue_to_start_s']:.3f} s, finish to result {overhead['finish_to_result_s']:.3f} s)"
+        f"queue overhead per run (medians, runs one at a time): {overhead['overhead_s']:.3f} s"
+        f" = enqueue to start {overhead['enqueue_to_start_s']:.3f} s + finish to result"
+        f" {overhead['finish_to_result_s']:.3f} s (queued minus direct wall, interleaved:"
+        f" {overhead['wall_difference_s']:+.3f} s)"
     )
     if any(row.get("agree") is False for row in rows):
         raise SystemExit("the queue's verdicts differ from the direct run's")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 from judge import distributed, runner
 from judge.backends.local import LocalBackend
 from judge.catalog import load_catalog
+from judge.localqueue import Workers, free_port, redis_server, worker_env
 from judge.staging import submission_from_source
 from judge_harness.schema import Verdict
 
@@ -33,99 +33,10 @@ SLEEPY = "import time\n\n\ndef add(a, b):\n    time.sleep(4)\n    return a + b\n
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs Debian's redis-server")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory):
-    port = free_port()
-    directory = tmp_path_factory.mktemp("redis")
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--requirepass",
-            PASSWORD,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            distributed.connect(url)
-            break
-        except distributed.QueueError:
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(10)
-
-
-def worker_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "sandbox"), env.get("PYTHONPATH", "")])
-    return env
-
-
-class Workers:
-    """`judge worker` processes, one slot each; stopped and reaped at the end of the test."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def start(self, count: int, *extra: str) -> None:
-        for _ in range(count):
-            self.processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "judge",
-                        "worker",
-                        "--queue",
-                        self.url,
-                        "--slots",
-                        "1",
-                        "--backend",
-                        "local",
-                        *extra,
-                    ],
-                    env=worker_env(),
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,
-                )
-            )
-        backend = distributed.QueueBackend(self.url)
-        deadline = time.monotonic() + 60
-        while len(backend.workers()) < len([p for p in self.processes if p.poll() is None]):
-            assert time.monotonic() < deadline, "workers did not register"
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+    with redis_server(tmp_path_factory.mktemp("redis"), PASSWORD) as url:
+        yield url
 
 
 @pytest.fixture
