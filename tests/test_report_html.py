@@ -54,6 +54,8 @@ const probe = {
   pairs: [...document.querySelectorAll("tr.pair")].map((row) => [row.dataset.a, row.dataset.b, Number(row.dataset.score)]),
   errors: [...document.querySelectorAll("li.error")].map((item) => [item.dataset.candidate, item.dataset.kind]),
   headings: [...document.querySelectorAll("h2")].map((heading) => heading.innerText),
+  candidates: [...document.querySelectorAll("tr.candidate")].map((row) => [row.dataset.candidate, row.dataset.accepted, row.innerText]),
+  flags: Object.fromEntries([...document.querySelectorAll("tr.result")].map((row) => [row.dataset.candidate, row.dataset.flags])),
   bodyFont: getComputedStyle(document.body).fontFamily,
 };
 const out = document.createElement("pre");
@@ -124,7 +126,19 @@ def test_every_candidate_and_problem_is_rendered(probe: dict[str, Any]) -> None:
     assert "×2.00" in rows["alice"]["text"] and "×1.50" in rows["alice"]["text"]  # time and memory vs the reference
     assert "torch.add" in rows["dave"]["text"]
     assert all(row["height"] > 10 for row in probe["rows"])
-    assert probe["headings"] == ["Problems", "Results", "Submission errors", "Similar submissions"]
+    assert probe["headings"] == ["Problems", "Candidates", "Results", "Submission errors", "Similar submissions"]
+    # a total row per candidate: Accepted out of the problems, and what to look at
+    totals = {name: (accepted, text) for name, accepted, text in probe["candidates"]}
+    assert {name: accepted for name, (accepted, _) in totals.items()} == {
+        "alice": "1/1",
+        "bob": "0/1",
+        "carol": "1/1",
+        "dave": "0/1",
+        HOSTILE: "1/1",
+    }
+    assert "late" in totals["carol"][1] and "not graded" in totals["dave"][1]
+    assert "matches known-wrong off_by_one 1.00" in totals["bob"][1]
+    assert probe["flags"]["bob"] == "matches known-wrong off_by_one 1.00" and probe["flags"]["alice"] == ""
     assert ["dave", "tampered"] in probe["errors"]
     pairs = {(a, b) for a, b, _ in probe["pairs"]}
     assert ("alice", "carol") in pairs and not any("bob" in pair for pair in pairs)

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from judge.catalog import Problem, load_catalog
 from judge.cli import cli
 from judge.takehome import bundle as takehome
-from judge.takehome import grading, scan
+from judge.takehome import grading, report, scan
 from judge.takehome.schema import SCHEMA_VERSION, Report
 
 from .conftest import toy_wrong_source
@@ -240,7 +240,10 @@ def test_grade_verdicts_ratios_and_late(graded: dict[str, Any]) -> None:
     assert (alice["verdict"], alice["passed"], alice["total"]) == ("Accepted", 2, 2)
     assert (bob["verdict"], bob["passed"]) == ("Wrong Answer", 1)
     assert bob["message"].startswith("test_add_random: sum: max abs error")
+    assert bob["failing"] == ["test_add_random"] and alice["failing"] == []
     assert alice["time_ratio"] == 2.0 and alice["memory_ratio"] == 1.5  # against the reference run alongside
+    assert bob["time_ratio"] is None and bob["memory_ratio"] is None  # a failed run's time means nothing
+    assert bob["time_s"] is not None  # ... though it is still shown
     assert carol["late"] and candidates["carol"]["late"] and not alice["late"]
     [problem] = graded["problems"]
     assert problem["reference"]["verdict"] == "Accepted" and problem["reference"]["time_s"] == 0.2
@@ -269,6 +272,23 @@ def test_grade_flags_forbidden_api_and_copies(graded: dict[str, Any]) -> None:
     pairs = [(p["a"], p["b"]) for p in graded["similarity"]["pairs"]]
     assert ("alice", "carol") in pairs and ("alice", "dave") in pairs  # dave's is alice's with one line changed
     assert not any("bob" in pair for pair in pairs)
+    assert candidates["bob"]["results"][0]["flags"] == ["matches known-wrong off_by_one 1.00"]
+    assert candidates["alice"]["results"][0]["flags"] == []  # her own code, not the reference's
+
+
+def test_origin_flags_against_the_stub_reference_and_known_wrong_solutions() -> None:
+    problem = load_catalog().get("dpo-loss")
+    stub, reference = problem.stub.read_text(), problem.reference.read_text()
+    known = grading.known_sources(problem)
+    assert set(known) >= {"the reference", "known-wrong margin_sign_reversed"}
+    assert scan.origin_flags(stub, stub, known) == ["unchanged from the stub"]
+    assert scan.origin_flags("# my notes\n" + stub.replace("    ", "\t"), stub, known) == ["unchanged from the stub"]
+    renamed = reference.replace("policy_chosen_logps", "pc").replace("beta", "b")  # a renamed copy
+    assert scan.origin_flags(renamed, stub, known)[0] in ("matches the reference 1.00", "matches the reference 0.99")
+    wrong = known["known-wrong margin_sign_reversed"]
+    assert scan.origin_flags(wrong, stub, known)[0] == "matches known-wrong margin_sign_reversed 1.00"
+    toy = load_catalog([FIXTURES]).get("toy-add")
+    assert scan.origin_flags(ALICE, toy.stub.read_text(), grading.known_sources(toy)) == []
 
 
 def test_the_report_document_is_versioned(graded: dict[str, Any]) -> None:
@@ -383,7 +403,7 @@ def test_create_grade_three_candidates_end_to_end(env: Path, tmp_path: Path) -> 
         str(env / "report"),
     ]
     graded = runner.invoke(cli, [*args, "--json"])
-    assert graded.exit_code == 0, graded.output
+    assert graded.exit_code == 1, graded.output  # dave could not be graded: the report is written, the exit says so
     report = json.loads(graded.stdout)
     verdicts = {c["name"]: c["results"][0]["verdict"] for c in report["candidates"]}
     assert verdicts == {"alice": "Accepted", "bob": "Wrong Answer", "carol": "Accepted", "dave": None}
@@ -398,3 +418,16 @@ def test_create_grade_three_candidates_end_to_end(env: Path, tmp_path: Path) -> 
     assert ("alice", "carol") in {(p["data-a"], p["data-b"]) for p in dom.with_class("pair")}
     assert {(e["data-candidate"], e["data-kind"]) for e in dom.with_class("error")} == {("dave", "tampered")}
     assert [r["data-forbidden"] for r in dom.with_class("result") if r["data-candidate"] == "dave"] == ["1"]
+
+
+def test_long_notes_end_with_an_ellipsis_and_long_forbidden_lists_are_summarised(graded: dict[str, Any]) -> None:
+    document = {k: v for k, v in graded.items() if k != "_progress"}
+    bob = by_name(document)["bob"]["results"][0]
+    bob["message"] = "x" * 500
+    document["problems"][0]["forbidden"] = [f"torch.fake_quantize_{i}" for i in range(38)]
+    text = report.markdown(document)
+    [row] = [line for line in text.splitlines() if line.startswith("| bob | toy-add |")]
+    assert row.endswith("x… |") and "x" * 160 not in row
+    assert "38 names, e.g. torch.fake_quantize_0, torch.fake_quantize_1" in text
+    html_text = report.to_html(document)
+    assert "<details><summary>38 names, e.g." in html_text and "torch.fake_quantize_37" in html_text

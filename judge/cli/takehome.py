@@ -98,6 +98,7 @@ def grade(
 
     MANIFEST is the interviewer's takehome.json (or the bundle folder holding it). A folder with
     missing, extra or edited files is an error in that candidate's row; the others are still graded.
+    Exits 1, after writing the report, when any candidate could not be fully graded.
 
     \b
     Example:
@@ -143,15 +144,18 @@ def grade(
                 f"warning: {problem.slug} changed since the bundle was made; graded on the current version", err=True
             )
     paths = report.write(graded, report_dir)
+    ungraded = [c.name for c in graded.candidates if c.status != "graded"]
     if as_json:
         core.emit_json({"files": {kind: str(path) for kind, path in paths.items()}, **graded.as_json()})
-        return
+        sys.exit(core.EXIT_REJECTED if ungraded else core.EXIT_OK)
     rows = []
     for candidate in graded.candidates:
         for cell in candidate.results:
             verdict = core.colour(Verdict(cell.verdict)) if cell.verdict else "not run"
             passed = "" if cell.passed is None else f"{cell.passed}/{cell.total}"
-            flags = ", ".join(f for f in ("late" if cell.late else "", "forbidden API" if cell.forbidden else "") if f)
+            flags = ", ".join(
+                [*(["late"] if cell.late else []), *(["forbidden API"] if cell.forbidden else []), *cell.flags]
+            )
             rows.append([candidate.name, cell.problem, verdict, passed, flags])
     click.echo(table(rows, ["candidate", "problem", "verdict", "tests", "flags"]))
     for candidate in graded.candidates:
@@ -160,3 +164,8 @@ def grade(
     for pair in graded.similarity.pairs:
         click.echo(f"similar: {pair.a} and {pair.b} on {pair.problem} ({pair.score:.2f})")
     click.echo(f"\nreport: {paths['html']} (also report.json, report.md)")
+    if ungraded:
+        click.echo(
+            f"error: {len(ungraded)} candidate(s) not fully graded: {', '.join(ungraded)} (see the report)", err=True
+        )
+        sys.exit(core.EXIT_REJECTED)

@@ -21,6 +21,7 @@ from judge.takehome import scan
 from judge.takehome.bundle import BLOCKING, Bundle, BundleProblem, Candidate, TakehomeError, inspect
 from judge.takehome.schema import CandidateRow, Cell, Pair, ProblemRow, ReferenceRun, Report, Similarity
 from judge.units import to_iso
+from judge.wrong import WrongSolutionError
 from judge_harness.schema import RunResult, Verdict
 
 REFERENCE = -1  # results are keyed (candidate index, slug); the reference runs under this index
@@ -99,12 +100,18 @@ def grade(
         report_problems.append(ProblemRow(entry.slug, entry.title, list(problem.forbidden), changed, ran))
 
     sources: dict[str, dict[str, str]] = {entry.slug: {} for entry in bundle.problems}
+    known = {slug: known_sources(problem) for slug, problem in problems.items()}
     report_candidates = []
     for index, candidate in enumerate(candidates):
         cells = [
             _cell(index, candidate, entry, problems[entry.slug], results, bundle.deadline, sources)
             for entry in bundle.problems
         ]
+        for cell in cells:
+            source = sources[cell.problem].get(candidate.name)
+            if source is not None:
+                stub = problems[cell.problem].stub.read_text(encoding="utf-8")
+                cell.flags = scan.origin_flags(source, stub, known[cell.problem], threshold)
         mtimes = [c.modified_at for c in cells if c.modified_at]
         report_candidates.append(
             CandidateRow(
@@ -133,6 +140,31 @@ def grade(
         candidates=report_candidates,
         similarity=Similarity(threshold, scan.SIMILARITY_METHOD, pairs),
     )
+
+
+def known_sources(problem: Problem) -> dict[str, str]:
+    """The code a candidate could copy or a grader should recognise: the reference and every known-wrong solution."""
+    known = {"the reference": problem.reference.read_text(encoding="utf-8")}
+    for name in sorted(problem.wrong_solutions):
+        try:
+            known[f"known-wrong {Path(name).stem}"] = problem.wrong_solution(name).source(problem.reference)
+        except (OSError, WrongSolutionError):  # a drifted patch is verify's failure to report, not grading's
+            continue
+    return known
+
+
+def failure_note(result: RunResult, shown: int = 3) -> tuple[list[str], str]:
+    """The ids of the tests that failed, and a note naming the first few and the first one's message."""
+    failing = [t for t in result.tests if t.verdict is not Verdict.ACCEPTED]
+    names = [t.id.split("::", 1)[-1] for t in failing]
+    if not failing:
+        return names, result.message
+    first = failing[0].message.splitlines()[0] if failing[0].message else failing[0].verdict.value
+    note = f"{names[0]}: {first}"
+    if len(names) > 1:
+        listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+        note = f"{len(names)} tests failed ({listed}); {note}"
+    return names, f"{result.message}; {note}" if result.message else note
 
 
 def candidate_names(folders: list[Path]) -> list[str]:
@@ -187,11 +219,9 @@ def _cell(
             result.message,
         )
         cell.judged_by = result.judged_by  # the queue worker, "" when graded on this machine
-        cell.time_s, cell.time_ratio = round(time_s, 4), _ratio(time_s, ref_time)
-        cell.peak_bytes, cell.memory_ratio = peak, _ratio(peak, ref_peak)
-        if result.verdict is not Verdict.ACCEPTED and not result.message:
-            failing = next((t for t in result.tests if t.verdict is not Verdict.ACCEPTED), None)
-            if failing:
-                first_line = failing.message.splitlines()[0] if failing.message else failing.verdict.value
-                cell.message = f"{failing.id.split('::', 1)[-1]}: {first_line}"
+        cell.time_s, cell.peak_bytes = round(time_s, 4), peak
+        if result.verdict is Verdict.ACCEPTED:  # a failed run's time and memory mean nothing next to the reference's
+            cell.time_ratio, cell.memory_ratio = _ratio(time_s, ref_time), _ratio(peak, ref_peak)
+        else:
+            cell.failing, cell.message = failure_note(result)
     return cell

@@ -43,6 +43,8 @@ tr.first-of-candidate td { border-top: 2px solid var(--line); }
 .flag { display: inline-block; white-space: nowrap; padding: 0 6px; border-radius: 4px; font-size: 12px; font-weight: 600; }
 .flag-late { background: #fff1e5; color: #9a3412; }
 .flag-forbidden { background: #ffebe9; color: #a40e26; }
+.flag-origin { background: #fbefff; color: #6e40c9; }
+details summary { cursor: pointer; color: var(--muted); }
 .ok { color: var(--muted); white-space: nowrap; }
 .note { color: var(--muted); font-size: 12px; max-width: 460px; overflow-wrap: anywhere; }
 ul.errors { margin: 4px 0 12px; padding-left: 20px; }
@@ -91,6 +93,39 @@ def _judged_by(cell: dict[str, Any]) -> str:
     return f'<div class="judged-by">judged by {html.escape(worker)}</div>' if worker else ""
 
 
+def _note(text: str, limit: int) -> str:
+    """One line of at most `limit` characters; a cut note ends with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+FORBIDDEN_SHOWN = 4  # a problem's forbidden names listed in full up to this many; more are summarised
+
+
+def _forbidden_summary(names: list[str]) -> str:
+    """`a, b` or, for a long list, `38 names, e.g. a, b, c, d` (report.json has them all)."""
+    if len(names) <= FORBIDDEN_SHOWN:
+        return ", ".join(names) or "—"
+    return f"{len(names)} names, e.g. {', '.join(names[:FORBIDDEN_SHOWN])}"
+
+
+def _accepted(candidate: dict[str, Any]) -> str:
+    cells = candidate["results"]
+    return f"{sum(cell['verdict'] == 'Accepted' for cell in cells)}/{len(cells)}"
+
+
+def _candidate_flags(candidate: dict[str, Any]) -> list[str]:
+    """Everything a grader should look at for one candidate, over all problems."""
+    flags = [] if candidate["status"] == "graded" else [candidate["status"]]
+    for cell in candidate["results"]:
+        flags += [f"{cell['problem']}: {flag}" for flag in cell.get("flags", [])]
+        if cell["forbidden"]:
+            flags.append(f"{cell['problem']}: forbidden API")
+    if candidate["late"]:
+        flags.append("late")
+    return flags
+
+
 def _forbidden(cell: dict[str, Any]) -> str:
     return ", ".join(f"{use['name']} (line {use['line']})" for use in cell["forbidden"])
 
@@ -110,25 +145,28 @@ def markdown(report: dict[str, Any]) -> str:
         ref = problem["reference"]
         changed = " (changed since the bundle was made)" if problem["changed_since_bundle"] else ""
         out.append(
-            f"| {problem['slug']}{changed} | {ref.get('verdict') or 'not run'} | {_time(ref)} | {_memory(ref)} | {', '.join(problem['forbidden']) or '—'} |"
+            f"| {problem['slug']}{changed} | {ref.get('verdict') or 'not run'} | {_time(ref)} | {_memory(ref)} | {_forbidden_summary(problem['forbidden'])} |"
         )
+    out += ["", "## Candidates", "", "| candidate | Accepted | flags |", "|---|---|---|"]
+    for candidate in report["candidates"]:
+        out.append(f"| {candidate['name']} | {_accepted(candidate)} | {'; '.join(_candidate_flags(candidate))} |")
     out += [
         "",
         "## Results",
         "",
         LATE_NOTE,
         "",
-        "| candidate | problem | verdict | tests | time (× ref) | peak memory (× ref) | late | forbidden API | note |",
+        "| candidate | problem | verdict | tests | time (× ref) | peak memory (× ref) | late | forbidden API | flags | note |",
     ]
-    out.append("|---|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
     for candidate in report["candidates"]:
         for cell in candidate["results"]:
-            note = cell["message"].replace("|", "\\|").replace("\n", " ")[:160]
+            note = _note(cell["message"], 160).replace("|", "\\|")
             if cell.get("judged_by"):
                 note = f"{note} (judged by {cell['judged_by']})".strip()
             out.append(
                 f"| {candidate['name']} | {cell['problem']} | {cell['verdict'] or 'not run'} | {_passed(cell)} | {_time(cell)} | {_memory(cell)} | "
-                f"{'late' if cell['late'] else ''} | {_forbidden(cell) or ''} | {note} |"
+                f"{'late' if cell['late'] else ''} | {_forbidden(cell) or ''} | {'; '.join(cell.get('flags', []))} | {note} |"
             )
     out += ["", "## Submission errors", ""]
     errors = [(c["name"], e) for c in report["candidates"] for e in c["errors"]]
@@ -177,17 +215,32 @@ def to_html(report: dict[str, Any]) -> str:
             if problem["changed_since_bundle"]
             else ""
         )
-        forbidden = (
-            ", ".join(f"<code>{e(name)}</code>" for name in problem["forbidden"]) or '<span class="ok">none</span>'
-        )
+        names = problem["forbidden"]
+        forbidden = ", ".join(f"<code>{e(name)}</code>" for name in names) or '<span class="ok">none</span>'
+        if len(names) > FORBIDDEN_SHOWN:
+            forbidden = f"<details><summary>{e(_forbidden_summary(names))}</summary>{forbidden}</details>"
         parts.append(
             f'<tr data-problem="{e(problem["slug"])}"><td><strong>{e(problem["slug"])}</strong>{changed}<div class="note">{e(problem["title"])}</div></td>'
             f'<td>{_verdict_badge(ref.get("verdict"))}</td><td class="num">{e(_time(ref))}</td><td class="num">{e(_memory(ref))}</td><td>{forbidden}</td></tr>'
         )
     parts.append(
+        '</tbody></table><h2>Candidates</h2><table id="candidates"><thead><tr><th>candidate</th><th>Accepted</th>'
+        "<th>flags</th></tr></thead><tbody>"
+    )
+    for candidate in report["candidates"]:
+        flags = "".join(
+            f'<div><span class="flag flag-origin">{e(flag)}</span></div>' for flag in _candidate_flags(candidate)
+        )
+        flags = flags or '<span class="ok">none</span>'
+        parts.append(
+            f'<tr class="candidate" data-candidate="{e(candidate["name"])}" data-accepted="{_accepted(candidate)}">'
+            f'<td><strong>{e(candidate["name"])}</strong></td><td class="num">{_accepted(candidate)}</td>'
+            f"<td>{flags}</td></tr>"
+        )
+    parts.append(
         f'</tbody></table><h2>Results</h2><p class="meta">{e(LATE_NOTE)} Time and memory are relative to the reference, run alongside.</p>'
         '<table id="results"><thead><tr><th>candidate</th><th>problem</th><th>verdict</th>'
-        "<th>tests</th><th>time (× ref)</th><th>peak memory (× ref)</th><th>late</th><th>forbidden API</th><th>note</th></tr></thead><tbody>"
+        "<th>tests</th><th>time (× ref)</th><th>peak memory (× ref)</th><th>late</th><th>forbidden API</th><th>flags</th><th>note</th></tr></thead><tbody>"
     )
     for candidate in report["candidates"]:
         for index, cell in enumerate(candidate["results"]):
@@ -203,13 +256,16 @@ def to_html(report: dict[str, Any]) -> str:
                 or '<span class="ok">none</span>'
             )
             status = "" if candidate["status"] == "graded" else f'<div class="note">{e(candidate["status"])}</div>'
+            origin = "".join(
+                f'<div><span class="flag flag-origin">{e(flag)}</span></div>' for flag in cell.get("flags", [])
+            )
             parts.append(
                 f'<tr class="result{" first-of-candidate" if index == 0 else ""}" data-candidate="{e(candidate["name"])}" '
                 f'data-problem="{e(cell["problem"])}" data-verdict="{e(cell["verdict"] or "not run")}" data-late="{str(cell["late"]).lower()}" '
-                f'data-forbidden="{len(cell["forbidden"])}">'
+                f'data-forbidden="{len(cell["forbidden"])}" data-flags="{e("; ".join(cell.get("flags", [])))}">'
                 f"<td><strong>{e(candidate['name'])}</strong>{status}</td><td>{e(cell['problem'])}</td><td>{_verdict_badge(cell['verdict'])}</td>"
                 f'<td class="num">{e(_passed(cell))}</td><td class="num">{e(_time(cell))}</td><td class="num">{e(_memory(cell))}</td>'
-                f'<td>{late}</td><td>{forbidden}</td><td class="note">{e(cell["message"][:300])}{_judged_by(cell)}</td></tr>'
+                f'<td>{late}</td><td>{forbidden}</td><td>{origin}</td><td class="note">{e(_note(cell["message"], 300))}{_judged_by(cell)}</td></tr>'
             )
     parts.append('</tbody></table><h2>Submission errors</h2><div id="errors">')
     errored = [c for c in report["candidates"] if c["errors"]]

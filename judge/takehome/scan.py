@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import difflib
 import io
 import itertools
 import keyword
@@ -188,3 +189,27 @@ def similar_pairs(
         if score is not None and score >= threshold:
             pairs.append((first, second, round(score, 3)))
     return sorted(pairs, key=lambda pair: (-pair[2], pair[0], pair[1]))
+
+
+def origin_flags(source: str, stub: str, known: dict[str, str], threshold: float = DEFAULT_THRESHOLD) -> list[str]:
+    """Where a submission's code came from, as report flags: unchanged from the stub, or matching
+    one of `known` (the reference, the known-wrong solutions: label -> source) at or over `threshold`.
+
+    A submission with no code of its own beyond the stub is "unchanged from the stub"; otherwise
+    the known source it is most alike is named with its score ("matches the reference 0.97").
+    """
+    if normalise(source) == normalise(stub) or not own_fingerprints(source, stub):
+        return ["unchanged from the stub"]
+    own = own_fingerprints(source, stub)
+    scored = []
+    for label, text in known.items():
+        score = similarity(own, own_fingerprints(text, stub))
+        if score is not None and score >= threshold:
+            # Fingerprints ignore names, so a one-name bug ties with the reference; the raw lines break the tie.
+            lines = difflib.SequenceMatcher(None, source.splitlines(), text.splitlines(), autojunk=False).ratio()
+            scored.append((round(score, 2), lines, label))
+    if not scored:
+        return []
+    # Only the closest: a known-wrong solution is the reference with one bug, so it matches both.
+    score, _, label = max(scored, key=lambda item: (item[0], item[1], item[2] == "the reference"))
+    return [f"matches {label} {score:.2f}"]

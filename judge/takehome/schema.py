@@ -14,11 +14,13 @@ Document (``Report.as_json()``)::
                      "errors": [{"kind", "message"}], "modified_at", "late",
                      "results": [{"problem", "verdict", "passed", "total", "message", "time_s", "time_ratio",
                                   "peak_bytes", "memory_ratio", "late", "modified_at",
-                                  "forbidden": [{"name", "line", "text"}]}]}],
+                                  "forbidden": [{"name", "line", "text"}], "flags", "failing"}]}],
      "similarity": {"threshold", "method", "pairs": [{"problem", "a", "b", "score"}]}}
 
 Times are ISO 8601 UTC strings; `time_s` is the time in the submission's calls; ratios are to
-the reference run alongside (None when the reference did not run).
+the reference run alongside (None when the reference did not run or the cell is not Accepted:
+a failed run's time says nothing). `flags` say where the code came from (unchanged from the
+stub, matching the reference or a known-wrong solution); `failing` lists the tests not Accepted.
 """
 
 from __future__ import annotations
@@ -100,6 +102,10 @@ class Cell:
     modified_at: str | None = None
     forbidden: list[ForbiddenUse] = dataclasses.field(default_factory=list)
     judged_by: str = ""  # the queue worker that judged it ("" when graded on the grader's machine)
+    flags: list[str] = dataclasses.field(
+        default_factory=list
+    )  # "unchanged from the stub", "matches the reference 0.97"
+    failing: list[str] = dataclasses.field(default_factory=list)  # ids of the tests that were not Accepted
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # ForbiddenUse's own as_json is asdict too
