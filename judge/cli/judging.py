@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from judge.backends import BackendError
-from judge.cli import common, options
+from judge.cli import common, options, present
 from judge.cli.common import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -70,8 +70,7 @@ def list_command(difficulty: str | None, tag: str | None, as_json: bool) -> None
             }
         )
         return
-    rows = [[p.slug, p.difficulty, f"{p.estimated_minutes} min", ", ".join(p.tags), p.title] for p in problems]
-    click.echo(table(rows, ["slug", "difficulty", "time", "tags", "title"]) if rows else "no problems match")
+    click.echo(present.problem_table(problems, colour=sys.stdout.isatty()) if problems else "no problems match")
     for error in catalog.errors:
         click.echo(f"broken problem: {error}", err=True)
 
@@ -80,7 +79,7 @@ def list_command(difficulty: str | None, tag: str | None, as_json: bool) -> None
 @click.argument("slug")
 @options.json_option
 def show(slug: str, as_json: bool) -> None:
-    """Show a problem's statement.
+    """Show a problem's statement: rendered and paged on a terminal, the Markdown as written when piped.
 
     \b
     Example:
@@ -107,12 +106,11 @@ def show(slug: str, as_json: bool) -> None:
             }
         )
         return
+    if sys.stdout.isatty():  # rendered to the terminal's width and paged; piped, the Markdown as written
+        click.echo_via_pager(present.statement(problem, colour=True))
+        return
     header = f"{problem.title}  [{problem.difficulty}, ~{problem.estimated_minutes} min, {', '.join(problem.tags)}]"
-    text = f"{header}\n\n{problem.statement}"
-    if sys.stdout.isatty():
-        click.echo_via_pager(text)
-    else:
-        click.echo(text)
+    click.echo(f"{header}\n\n{problem.statement}")
 
 
 @click.command()

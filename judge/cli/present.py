@@ -1,9 +1,19 @@
-"""Human output: result tables and verdict colours (colour only on a terminal)."""
+"""Human output: result tables, verdict colours (colour only on a terminal), and the problem list
+and statements, rendered with rich to the terminal's width."""
 
 from __future__ import annotations
 
-import click
+import shutil
+from typing import Any
 
+import click
+from rich import box
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+from judge.catalog import Problem
 from judge.units import human_bytes
 from judge_harness.schema import RunResult, Verdict
 
@@ -56,3 +66,46 @@ def render_result(result: RunResult, *, verbose: bool = False) -> str:
         summary += f"\n{result.message}"
     parts.append("\n" + summary)
     return "\n".join(parts)
+
+
+def problem_table(problems: list[Problem], *, width: int | None = None, colour: bool | None = None) -> str:
+    """`judge list`: slug, difficulty, minutes, and the title with the tags under it, fitted to `width`
+    (default: the terminal's, 80 when piped) so nothing wraps into the next column."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=False)
+    table.add_column("slug", no_wrap=True, style="bold")
+    table.add_column("level", no_wrap=True)
+    table.add_column("time", no_wrap=True, justify="right")
+    table.add_column("title / tags", ratio=1)
+    for problem in problems:
+        about = Text(problem.title)
+        about.append("\n" + ", ".join(problem.tags), style="dim")
+        table.add_row(problem.slug, problem.difficulty, f"{problem.estimated_minutes} min", about)
+    return _render(table, width=width, colour=colour)
+
+
+class Statement(Markdown):
+    """A statement as rich Markdown; `<br>` inside a table cell (GitHub's line break) breaks the line."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        pending = list(self.parsed)
+        while pending:
+            token = pending.pop()
+            if token.type == "html_inline" and token.content.strip().lower() in ("<br>", "<br/>", "<br />"):
+                token.type = "hardbreak"
+            pending.extend(token.children or ())
+
+
+def statement(problem: Problem, *, width: int | None = None, colour: bool | None = None) -> str:
+    """`judge show` on a terminal: the header and the statement rendered to `width` columns."""
+    header = Text(problem.title, style="bold")
+    header.append(f"  [{problem.difficulty}, ~{problem.estimated_minutes} min, {', '.join(problem.tags)}]", style="dim")
+    return _render(Group(header, Text(""), Statement(problem.statement)), width=width, colour=colour)
+
+
+def _render(renderable: Any, *, width: int | None, colour: bool | None) -> str:
+    width = width or shutil.get_terminal_size((80, 24)).columns
+    console = Console(width=width, force_terminal=colour, no_color=colour is False, highlight=False)
+    with console.capture() as captured:
+        console.print(renderable)
+    return "\n".join(line.rstrip() for line in captured.get().splitlines())
