@@ -159,7 +159,12 @@ def test_an_untouched_folder_with_caches_has_no_errors(bundle: tuple[takehome.Bu
         (lambda f: (f / "notes.txt").write_text("my notes"), ["extra file"], False),
         (lambda f: (f / "toy-add" / "toy_add.py").unlink(), ["missing file"], False),
         (lambda f: (f / "toy-add" / "statement.md").unlink(), ["missing file"], False),
-        (lambda f: (f / "toy-add" / "test_public.py").write_text("def test_nothing(): pass\n"), ["tampered"], True),
+        (
+            lambda f: (f / "toy-add" / "test_public.py").write_text("def test_nothing(): pass\n"),
+            ["edited problem file"],
+            False,  # only that problem is skipped (--force judges it); test_an_edited_public_test_skips_one_problem
+        ),
+        (lambda f: (f / "README.md").write_text("mine"), ["tampered"], True),
         (tamper_deadline, ["tampered"], True),
         (lambda f: (f / "takehome.json").write_text("{"), ["tampered"], True),
         (lambda f: (f / "takehome.json").unlink(), ["missing manifest"], True),
@@ -170,6 +175,7 @@ def test_an_untouched_folder_with_caches_has_no_errors(bundle: tuple[takehome.Bu
         "missing-solution",
         "missing-statement",
         "edited-public-tests",
+        "edited-readme",
         "edited-deadline",
         "broken-manifest",
         "no-manifest",
@@ -366,7 +372,9 @@ def test_create_and_grade_commands(env: Path, monkeypatch: pytest.MonkeyPatch) -
     assert json.loads((env / "r" / "report.json").read_text())["bundle_id"] == data["bundle_id"]
     assert "| alice | toy-add | Accepted | 2/2 |" in (env / "r" / "report.md").read_text()
     table = runner.invoke(cli, args)
-    assert table.exit_code == 0 and "grading" in table.stderr and "report.html" in table.stdout
+    assert table.exit_code == 0 and "report.html" in table.stdout
+    # no terminal (CliRunner's stderr is not a tty): a line per finished run instead of a bar
+    assert "graded 3/3: " in table.stderr and len(table.stderr.splitlines()) == 3
 
     (env / "bad.json").write_text("{}")
     bad = runner.invoke(cli, ["takehome", "grade", str(env / "bad.json"), str(alice), "--report", str(env / "r2")])

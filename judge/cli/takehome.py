@@ -13,7 +13,7 @@ from judge.cli import common as core
 from judge.cli import options
 from judge.cli.present import table
 from judge.takehome import bundle as library
-from judge.takehome import grading, report, scan
+from judge.takehome import cohort, grading, report, scan
 from judge_harness.schema import Verdict
 
 
@@ -38,18 +38,40 @@ def takehome() -> None:
     help="Time until the deadline.",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="New (or empty) folder for the bundle.")
+@click.option(
+    "--candidates",
+    help="Comma-separated names, NAME:HOURS for a deadline of its own: one bundle each under --out, and cohort.json.",
+)
 @options.json_option
-def create(slugs: str, hours: float, out: Path, as_json: bool) -> None:
-    """Write a bundle for one candidate: statements, stubs, public tests, README and manifest.
+def create(slugs: str, hours: float, out: Path, candidates: str | None, as_json: bool) -> None:
+    """Write a bundle for one candidate (or one per candidate: a cohort) with statements, stubs, public tests, README and manifest.
 
     Hidden tests, references and known-wrong solutions never go in. Keep a copy of the
-    bundle's takehome.json: grading compares what comes back with it.
+    bundle's takehome.json (of a cohort's cohort.json): grading compares what comes back with it.
+    Each bundle has its own seal key; `judge takehome seal` in a finished folder dates it.
 
     \b
-    Example:
+    Examples:
       judge takehome create --problems sliding-window-attention,react-agent --hours 72 --out bundle-alice/
+      judge takehome create --problems dpo-loss,grpo-loss --candidates alice,bob,carol:96 --hours 72 --out cohort/
     """
     problems = [core.get_problem(slug.strip()) for slug in slugs.split(",") if slug.strip()]
+    if candidates is not None:
+        try:
+            document = cohort.create_cohort(problems, cohort.parse_candidates(candidates, hours), out)
+        except (library.TakehomeError, OSError) as exc:
+            raise core.UserError(str(exc)) from None
+        if as_json:
+            core.emit_json({**document, "path": str(out)})
+            return
+        for bundle in document["bundles"]:
+            click.echo(
+                f"{bundle['candidate']}: bundle {bundle['bundle_id']} in {out / bundle['candidate']}; deadline {bundle['deadline']}"
+            )
+        click.echo(
+            f"cohort {document['cohort_id']}: keep {out / cohort.COHORT_NAME} for grading; send each candidate their folder"
+        )
+        return
     try:
         bundle = library.create_bundle(problems, out, hours)
     except (library.TakehomeError, OSError) as exc:
@@ -81,6 +103,14 @@ def create(slugs: str, hours: float, out: Path, as_json: bool) -> None:
     show_default=True,
     help="Similarity that flags a pair.",
 )
+@click.option(
+    "--manifest",
+    "more_manifests",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Another takehome.json or cohort.json to grade in the same report (repeatable).",
+)
+@click.option("--force", is_flag=True, help="Judge a problem even when its statement or public tests were edited.")
 @options.json_option
 @options.backend_option
 @options.queue_option
@@ -90,25 +120,30 @@ def grade(
     jobs: int,
     report_dir: Path,
     threshold: float,
+    more_manifests: tuple[Path, ...],
+    force: bool,
     as_json: bool,
     backend: str,
     queue: str | None,
 ) -> None:
     """Grade candidates' returned folders on the hidden tests and write the report.
 
-    MANIFEST is the interviewer's takehome.json (or the bundle folder holding it). A folder with
-    missing, extra or edited files is an error in that candidate's row; the others are still graded.
+    MANIFEST is the interviewer's takehome.json, a cohort's cohort.json, or the folder holding
+    one; --manifest adds more, and every returned folder (or .zip of one) is matched to its own
+    bundle, so one report covers them all and compares every candidate with every other. A folder
+    with missing, extra or edited files is an error in that candidate's row; the others are still
+    graded. An edited statement or public test skips only that problem (--force judges it, flagged).
+    Lateness comes from the folder's seal (`judge takehome seal`) or, unverified, from mtimes.
     Exits 1, after writing the report, when any candidate could not be fully graded.
 
     \b
-    Example:
+    Examples:
       judge takehome grade bundle/takehome.json returned/alice returned/bob returned/carol --jobs 2 --report report/
+      judge takehome grade cohort/cohort.json returned/*.zip returned/dave --report report/
       judge takehome grade bundle/takehome.json returned/* --queue redis://:secret@queue-host:6379/0 --report report/
     """
-    if manifest.is_dir():
-        manifest = manifest / library.MANIFEST_NAME
     try:
-        bundle = library.load_bundle(manifest)
+        label, bundles = cohort.load_manifests([manifest, *more_manifests])
     except library.TakehomeError as exc:
         raise core.UserError(str(exc)) from None
     chosen = core.get_backend(backend, queue=queue, priority="takehome")
@@ -117,6 +152,10 @@ def grade(
 
     def progress(done: int, total: int, label: str) -> None:
         nonlocal bar
+        if not sys.stderr.isatty():  # a log, not a bar: one line per finished run
+            if done:
+                click.echo(f"graded {done}/{total}: {label}", err=True)
+            return
         if bar is None:
             bar = click.progressbar(
                 length=total, label="grading", file=sys.stderr, show_pos=True, item_show_func=lambda item: item
@@ -127,7 +166,15 @@ def grade(
 
     try:
         graded = grading.grade(
-            bundle, list(submissions), core.get_catalog(), chosen, jobs=jobs, threshold=threshold, progress=progress
+            bundles,
+            list(submissions),
+            core.get_catalog(),
+            chosen,
+            jobs=jobs,
+            threshold=threshold,
+            progress=progress,
+            force=force,
+            label=label,
         )
     except library.TakehomeError as exc:
         raise core.UserError(str(exc)) from None
@@ -159,6 +206,8 @@ def grade(
             rows.append([candidate.name, cell.problem, verdict, passed, flags])
     click.echo(table(rows, ["candidate", "problem", "verdict", "tests", "flags"]))
     for candidate in graded.candidates:
+        if candidate.lateness:
+            click.echo(f"{candidate.name}: {candidate.lateness}")
         for error in candidate.errors:
             click.echo(f"{candidate.name}: {error['kind']}: {error['message']}")
     for pair in graded.similarity.pairs:
@@ -169,3 +218,29 @@ def grade(
             f"error: {len(ungraded)} candidate(s) not fully graded: {', '.join(ungraded)} (see the report)", err=True
         )
         sys.exit(core.EXIT_REJECTED)
+
+
+@takehome.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".")
+@options.json_option
+def seal(folder: Path, as_json: bool) -> None:
+    """Seal a finished take-home folder: record the time and a keyed digest of the solution files.
+
+    Run it when you are done (or let whatever receives the folder run it). The report then dates
+    the work by the seal, not by file times that copying resets; a solution file changed after
+    the seal is reported. Sealing again replaces the seal.
+
+    \b
+    Example:
+      judge takehome seal .
+    """
+    try:
+        document = cohort.seal(folder)
+    except library.TakehomeError as exc:
+        raise core.UserError(str(exc)) from None
+    if as_json:
+        core.emit_json(document)
+        return
+    click.echo(
+        f"sealed {len(document['files'])} solution file(s) of {document['bundle_id']} at {document['sealed_at']}"
+    )

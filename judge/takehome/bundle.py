@@ -27,6 +27,7 @@ from judge.catalog import Problem
 from judge.units import from_iso, to_iso
 
 MANIFEST_NAME = "takehome.json"
+SEAL_NAME = "seal.json"  # written by `judge takehome seal` into a returned folder (judge/takehome/cohort.py)
 MANIFEST_VERSION = 1
 DEFAULT_HOURS = 48.0
 IGNORED = {
@@ -39,6 +40,7 @@ IGNORED = {
     ".DS_Store",
 }
 BLOCKING = ("not a folder", "missing manifest", "wrong problem set", "tampered")  # the candidate is not run
+EDITED = "edited problem file"  # a statement or public test of one problem: that problem is not run (unless forced)
 
 
 class TakehomeError(ValueError):
@@ -69,9 +71,11 @@ class Bundle:
     problems: tuple[BundleProblem, ...]
     files: dict[str, str]  # read-only file -> sha256, checked when the folder comes back
     judge_version: str
+    candidate: str = ""  # who it was issued to (cohorts); "" for an anonymous bundle
+    secret: str = ""  # per-bundle key of `judge takehome seal` (hex); "" when the bundle cannot be sealed
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        document = {
             "version": MANIFEST_VERSION,
             "bundle_id": self.bundle_id,
             "created_at": to_iso(self.created_at),
@@ -80,6 +84,11 @@ class Bundle:
             "files": dict(sorted(self.files.items())),
             "judge_version": self.judge_version,
         }
+        if self.candidate:
+            document["candidate"] = self.candidate
+        if self.secret:
+            document["secret"] = self.secret
+        return document
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Bundle:
@@ -95,6 +104,8 @@ class Bundle:
             ),
             files={str(k): str(v) for k, v in data["files"].items()},
             judge_version=str(data["judge_version"]),
+            candidate=str(data.get("candidate", "")),
+            secret=str(data.get("secret", "")),
         )
 
 
@@ -156,7 +167,12 @@ Deadline: **{to_iso(bundle.deadline)}** (UTC). Work submitted later is graded an
    or, where the judge knows the problem, `judge test {first.slug} {first.slug}/{first.module_name}.py`.
    The public tests are a sample: you are graded on hidden tests that are more thorough (edge
    cases, shapes and dtypes, the time and memory limits in `problem.toml`).
-3. Send back this whole folder before the deadline.
+3. When you are done, seal the folder and send it back before the deadline:
+
+       python -m judge takehome seal .      # or `judge takehome seal .`; records the time and a digest
+
+   Sealing again later replaces the seal (the last one counts); a file changed after the seal
+   shows in the report.
 
 Edit only the solution files. Do not rename, add or delete files, and do not edit
 `takehome.json`, the statements or the public tests: the grader compares the folder with its
@@ -164,8 +180,13 @@ manifest and reports every difference. Each solution must be one self-contained 
 """
 
 
-def create_bundle(problems: list[Problem], out: Path, hours: float = DEFAULT_HOURS, now: float | None = None) -> Bundle:
-    """Write a candidate bundle for `problems` into `out` (new or empty) and return its manifest."""
+def create_bundle(
+    problems: list[Problem], out: Path, hours: float = DEFAULT_HOURS, now: float | None = None, candidate: str = ""
+) -> Bundle:
+    """Write a candidate bundle for `problems` into `out` (new or empty) and return its manifest.
+
+    Every bundle gets its own seal key, so `judge takehome seal` can record when it came back.
+    """
     if not problems:
         raise TakehomeError("expected at least one problem (e.g. --problems sliding-window-attention,react-agent)")
     if len({p.slug for p in problems}) != len(problems):
@@ -192,6 +213,8 @@ def create_bundle(problems: list[Problem], out: Path, hours: float = DEFAULT_HOU
         problems=tuple(BundleProblem(p.slug, p.title, p.module_name, p.content_hash()) for p in problems),
         files={},
         judge_version=__version__,
+        candidate=candidate,
+        secret=secrets.token_hex(16),
     )
     (out / "README.md").write_text(readme(draft, problems), encoding="utf-8")
     solutions = {p.solution for p in draft.problems}
@@ -218,6 +241,7 @@ class Candidate:
     folder: Path
     errors: list[dict[str, str]] = dataclasses.field(default_factory=list)  # {"kind", "message"}
     solutions: dict[str, Path] = dataclasses.field(default_factory=dict)  # slug -> solution file present
+    edited: set[str] = dataclasses.field(default_factory=set)  # problems whose statement or public tests changed
 
     @property
     def blocked(self) -> bool:
@@ -266,14 +290,19 @@ def inspect(bundle: Bundle, folder: Path, name: str | None = None) -> Candidate:
         if rel not in present:
             candidate.error("missing file", f"{rel} was deleted")
         elif sha256(folder / rel) != digest:
-            candidate.error("tampered", f"{rel} was edited; only the solution files may change")
+            slug = rel.split("/", 1)[0] if "/" in rel else ""
+            if slug in {p.slug for p in bundle.problems}:
+                candidate.error(EDITED, f"{rel} was edited; {slug} is not graded unless --force")
+                candidate.edited.add(slug)
+            else:
+                candidate.error("tampered", f"{rel} was edited; only the solution files may change")
     for problem in bundle.problems:
         path = folder / problem.solution
         if problem.solution in present or path.is_symlink():
             candidate.solutions[problem.slug] = path
         else:
             candidate.error("missing file", f"{problem.solution} (the solution for {problem.slug}) is missing")
-    expected = set(bundle.files) | {p.solution for p in bundle.problems} | {MANIFEST_NAME}
+    expected = set(bundle.files) | {p.solution for p in bundle.problems} | {MANIFEST_NAME, SEAL_NAME}
     for rel in sorted(present - expected):
         candidate.error("extra file", f"{rel} is not part of the bundle (only the solution files are graded)")
     return candidate

@@ -9,18 +9,19 @@ A folder's errors stay in its own row; one candidate's failure never stops the o
 from __future__ import annotations
 
 import concurrent.futures
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from judge import __version__, runner
-from judge.backends.base import Backend
+from judge.backends.base import Backend, abort_all
 from judge.catalog import Catalog, Problem
 from judge.staging import SubmissionError
-from judge.takehome import scan
+from judge.takehome import cohort, scan
 from judge.takehome.bundle import BLOCKING, Bundle, BundleProblem, Candidate, TakehomeError, inspect
 from judge.takehome.schema import CandidateRow, Cell, Pair, ProblemRow, ReferenceRun, Report, Similarity
-from judge.units import to_iso
+from judge.units import from_iso, to_iso
 from judge.wrong import WrongSolutionError
 from judge_harness.schema import RunResult, Verdict
 
@@ -48,7 +49,7 @@ def _judge(problem: Problem, path: Path, backend: Backend) -> RunResult | str:
 
 
 def grade(
-    bundle: Bundle,
+    bundles: Bundle | list[Bundle],
     folders: list[Path],
     catalog: Catalog,
     backend: Backend,
@@ -57,19 +58,67 @@ def grade(
     threshold: float = scan.DEFAULT_THRESHOLD,
     progress: Callable[[int, int, str], None] | None = None,
     now: float | None = None,
+    force: bool = False,
+    label: str | None = None,
 ) -> Report:
-    """Grade every folder; returns the report (judge/takehome/schema.py)."""
+    """Grade every folder (or .zip) against its bundle; returns one report (judge/takehome/schema.py).
+
+    `bundles` is one bundle or a cohort's (or several manifests'); each folder is matched to its
+    own bundle. With `force`, a problem whose statement or public tests were edited is judged
+    anyway (and flagged); without, it is not run and the candidate's other problems are.
+    """
+    bundles = [bundles] if isinstance(bundles, Bundle) else list(bundles)
+    if not bundles:
+        raise TakehomeError("expected at least one take-home manifest")
+    entries: dict[str, BundleProblem] = {}
+    for bundle in bundles:
+        for entry in bundle.problems:
+            entries.setdefault(entry.slug, entry)
     problems: dict[str, Problem] = {}
-    for entry in bundle.problems:
+    for slug in entries:
         try:
-            problems[entry.slug] = catalog.get(entry.slug)
+            problems[slug] = catalog.get(slug)
         except LookupError as exc:
-            raise TakehomeError(f"cannot grade {entry.slug}: {exc}") from None
-    candidates = [inspect(bundle, folder, name) for folder, name in zip(folders, candidate_names(folders), strict=True)]
+            raise TakehomeError(f"cannot grade {slug}: {exc}") from None
+    with tempfile.TemporaryDirectory(prefix="judge-takehome-zip-") as scratch:
+        opened, names = [], candidate_names(folders)
+        for index, folder in enumerate(folders):
+            if folder.suffix == ".zip" and folder.is_file():
+                opened.append(cohort.unpack(folder, Path(scratch) / str(index)))
+            else:
+                opened.append(folder)
+        owners = [cohort.match_bundle(folder, bundles) for folder in opened]
+        candidates = [inspect(owner, folder, name) for owner, folder, name in zip(owners, opened, names, strict=True)]
+        for candidate, folder in zip(candidates, folders, strict=True):
+            candidate.folder = folder  # the report names what the grader gave, not the scratch copy
+        return _grade(
+            bundles,
+            owners,
+            candidates,
+            opened,
+            entries,
+            problems,
+            backend,
+            jobs,
+            threshold,
+            progress,
+            now,
+            force,
+            label,
+        )
+
+
+def _grade(
+    bundles, owners, candidates, opened, entries, problems, backend, jobs, threshold, progress, now, force, label
+) -> Report:
     work: list[tuple[int, str, Path]] = [(REFERENCE, slug, problem.reference) for slug, problem in problems.items()]
     for index, candidate in enumerate(candidates):
         if not candidate.blocked:
-            work += [(index, slug, path) for slug, path in candidate.solutions.items()]
+            work += [
+                (index, slug, path)
+                for slug, path in candidate.solutions.items()
+                if force or slug not in candidate.edited
+            ]
     results: Results = {}
     if progress:
         progress(0, len(work), "")
@@ -86,33 +135,49 @@ def grade(
         except KeyboardInterrupt:
             for future in futures:
                 future.cancel()
+            abort_all(backend)  # the docker and queue backends end their runs in flight now
             raise
 
     report_problems = []
-    for entry in bundle.problems:
-        problem, reference = problems[entry.slug], results[(REFERENCE, entry.slug)]
+    for slug, entry in entries.items():
+        problem, reference = problems[slug], results[(REFERENCE, slug)]
         if isinstance(reference, RunResult):
             time_s, peak = _cell_numbers(reference)
             ran = ReferenceRun(reference.verdict.value, reference.passed, len(reference.tests), round(time_s, 4), peak)
         else:
             ran = ReferenceRun(None, message=reference)
-        changed = problem.content_hash() != entry.problem_hash
-        report_problems.append(ProblemRow(entry.slug, entry.title, list(problem.forbidden), changed, ran))
+        hashes = {e.problem_hash for b in bundles for e in b.problems if e.slug == slug}
+        changed = any(problem.content_hash() != digest for digest in hashes)
+        report_problems.append(ProblemRow(slug, entry.title, list(problem.forbidden), changed, ran))
 
-    sources: dict[str, dict[str, str]] = {entry.slug: {} for entry in bundle.problems}
+    sources: dict[str, dict[str, str]] = {slug: {} for slug in entries}
     known = {slug: known_sources(problem) for slug, problem in problems.items()}
     report_candidates = []
-    for index, candidate in enumerate(candidates):
+    for index, (candidate, owner, folder) in enumerate(zip(candidates, owners, opened, strict=True)):
         cells = [
-            _cell(index, candidate, entry, problems[entry.slug], results, bundle.deadline, sources)
-            for entry in bundle.problems
+            _cell(index, candidate, entry, problems[entry.slug], results, owner.deadline, sources)
+            for entry in owner.problems
         ]
+        sealed = cohort.check_seal(owner, folder) if folder.is_dir() else cohort.SealCheck("no seal")
         for cell in cells:
             source = sources[cell.problem].get(candidate.name)
             if source is not None:
                 stub = problems[cell.problem].stub.read_text(encoding="utf-8")
                 cell.flags = scan.origin_flags(source, stub, known[cell.problem], threshold)
+            if cell.problem in candidate.edited:
+                if force and cell.verdict is not None:
+                    cell.flags.append("graded with --force: a statement or public test was edited")
+                elif cell.verdict is None and not candidate.blocked:
+                    cell.message = "not run: its statement or public tests were edited (--force judges it anyway)"
+            if sealed.status == "sealed":
+                cell.late = sealed.sealed_at > owner.deadline
+        if sealed.status == "invalid":
+            candidate.error("seal", sealed.message)
         mtimes = [c.modified_at for c in cells if c.modified_at]
+        if sealed.status == "sealed":
+            when, verified = sealed.sealed_at, True
+        else:
+            when, verified = (max(from_iso(m) for m in mtimes) if mtimes else None), False
         report_candidates.append(
             CandidateRow(
                 name=candidate.name,
@@ -122,17 +187,22 @@ def grade(
                 modified_at=max(mtimes) if mtimes else None,
                 late=any(c.late for c in cells),
                 results=cells,
+                bundle_id=owner.bundle_id,
+                deadline=to_iso(owner.deadline),
+                seal=sealed.status,
+                lateness=cohort.lateness(owner.deadline, when, verified) if not candidate.blocked else "",
             )
         )
     pairs = []
-    for entry in bundle.problems:
-        base = problems[entry.slug].stub.read_text(encoding="utf-8")
-        for first, second, score in scan.similar_pairs(sources[entry.slug], base, threshold):
-            pairs.append(Pair(entry.slug, first, second, score))
+    for slug in entries:
+        base = problems[slug].stub.read_text(encoding="utf-8")
+        for first, second, score in scan.similar_pairs(sources[slug], base, threshold):
+            pairs.append(Pair(slug, first, second, score))
+    deadlines = {bundle.deadline for bundle in bundles}
     return Report(
-        bundle_id=bundle.bundle_id,
-        created_at=to_iso(bundle.created_at),
-        deadline=to_iso(bundle.deadline),
+        bundle_id=label or ", ".join(bundle.bundle_id for bundle in bundles),
+        created_at=to_iso(min(bundle.created_at for bundle in bundles)),
+        deadline=to_iso(deadlines.pop()) if len(deadlines) == 1 else "per candidate",
         graded_at=to_iso(time.time() if now is None else now),
         judge_version=__version__,
         backend=getattr(backend, "name", str(backend)),  # tests grade with a fake run and no backend

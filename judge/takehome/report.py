@@ -19,7 +19,8 @@ from judge.takehome.schema import Report
 from judge.units import human_bytes
 
 LATE_NOTE = (
-    "Late: the solution file was last modified after the deadline (its mtime; unzip, cp -p and rsync -t keep it)."
+    "Late: dated by the folder's seal (judge takehome seal) when it has a valid one; otherwise by the solution"
+    " file's mtime, which is unverified (touch fakes it; git clone and plain cp reset it)."
 )
 CSS = """
 :root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg: #f6f8fa; }
@@ -147,9 +148,12 @@ def markdown(report: dict[str, Any]) -> str:
         out.append(
             f"| {problem['slug']}{changed} | {ref.get('verdict') or 'not run'} | {_time(ref)} | {_memory(ref)} | {_forbidden_summary(problem['forbidden'])} |"
         )
-    out += ["", "## Candidates", "", "| candidate | Accepted | flags |", "|---|---|---|"]
+    out += ["", "## Candidates", "", "| candidate | deadline | returned | Accepted | flags |", "|---|---|---|---|---|"]
     for candidate in report["candidates"]:
-        out.append(f"| {candidate['name']} | {_accepted(candidate)} | {'; '.join(_candidate_flags(candidate))} |")
+        out.append(
+            f"| {candidate['name']} | {candidate.get('deadline', '')} | {candidate.get('lateness', '')} | "
+            f"{_accepted(candidate)} | {'; '.join(_candidate_flags(candidate))} |"
+        )
     out += [
         "",
         "## Results",
@@ -224,8 +228,8 @@ def to_html(report: dict[str, Any]) -> str:
             f'<td>{_verdict_badge(ref.get("verdict"))}</td><td class="num">{e(_time(ref))}</td><td class="num">{e(_memory(ref))}</td><td>{forbidden}</td></tr>'
         )
     parts.append(
-        '</tbody></table><h2>Candidates</h2><table id="candidates"><thead><tr><th>candidate</th><th>Accepted</th>'
-        "<th>flags</th></tr></thead><tbody>"
+        '</tbody></table><h2>Candidates</h2><table id="candidates"><thead><tr><th>candidate</th><th>deadline</th>'
+        "<th>returned</th><th>Accepted</th><th>flags</th></tr></thead><tbody>"
     )
     for candidate in report["candidates"]:
         flags = "".join(
@@ -233,8 +237,11 @@ def to_html(report: dict[str, Any]) -> str:
         )
         flags = flags or '<span class="ok">none</span>'
         parts.append(
-            f'<tr class="candidate" data-candidate="{e(candidate["name"])}" data-accepted="{_accepted(candidate)}">'
-            f'<td><strong>{e(candidate["name"])}</strong></td><td class="num">{_accepted(candidate)}</td>'
+            f'<tr class="candidate" data-candidate="{e(candidate["name"])}" data-accepted="{_accepted(candidate)}" '
+            f'data-seal="{e(candidate.get("seal", ""))}" data-lateness="{e(candidate.get("lateness", ""))}">'
+            f'<td><strong>{e(candidate["name"])}</strong><div class="note">{e(candidate.get("bundle_id", ""))}</div></td>'
+            f'<td class="num">{e(candidate.get("deadline", ""))}</td><td>{e(candidate.get("lateness", ""))}</td>'
+            f'<td class="num">{_accepted(candidate)}</td>'
             f"<td>{flags}</td></tr>"
         )
     parts.append(

@@ -11,7 +11,8 @@ Document (``Report.as_json()``)::
                    "reference": {"verdict", "passed", "total", "time_s", "peak_bytes"}   # when it ran
                               | {"verdict": null, "message"}}],                         # when it could not
      "candidates": [{"name", "folder", "status": "graded" | "errors" | "not graded",
-                     "errors": [{"kind", "message"}], "modified_at", "late",
+                     "errors": [{"kind", "message"}], "modified_at", "late", "bundle_id", "deadline",
+                     "seal": "sealed" | "no seal" | "invalid", "lateness",
                      "results": [{"problem", "verdict", "passed", "total", "message", "time_s", "time_ratio",
                                   "peak_bytes", "memory_ratio", "late", "modified_at",
                                   "forbidden": [{"name", "line", "text"}], "flags", "failing"}]}],
@@ -127,6 +128,10 @@ class CandidateRow:
     modified_at: str | None
     late: bool
     results: list[Cell]
+    bundle_id: str = ""  # the candidate's own bundle (a cohort has one per candidate)
+    deadline: str = ""
+    seal: str = "no seal"  # "sealed" | "no seal" | "invalid"
+    lateness: str = ""  # "on time", "late by 3 h 12 min", "... (no seal: time from mtime, unverified)"
 
     def as_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "results": [cell.as_json() for cell in self.results]}
@@ -143,6 +148,7 @@ class CandidateRow:
             data["modified_at"],
             bool(data["late"]),
             [Cell.from_json(cell) for cell in data["results"]],
+            **{key: str(data[key]) for key in ("bundle_id", "deadline", "seal", "lateness") if key in data},
         )
 
 
