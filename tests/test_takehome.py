@@ -62,9 +62,12 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_bundle_layout_manifest_and_readme(toy: Problem, bundle: tuple[takehome.Bundle, Path]) -> None:
     manifest, out = bundle
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    harness = sorted(f"_harness/judge_harness/{p.name}" for p in takehome.HARNESS.glob("*.py"))
     assert files == [
         "README.md",
+        *harness,  # the public test harness, so the candidate needs no judge install
         "takehome.json",
+        "takehome_kit.py",
         "toy-add/problem.toml",
         "toy-add/statement.md",
         "toy-add/test_public.py",
@@ -79,9 +82,7 @@ def test_bundle_layout_manifest_and_readme(toy: Problem, bundle: tuple[takehome.
     assert manifest.deadline - manifest.created_at == 24 * 3600
     assert "toy-add/toy_add.py" not in data["files"]  # the one file the candidate edits
     readme = (out / "README.md").read_text()
-    assert (
-        data["deadline"] in readme and "python -m judge_harness.inprocess toy-add toy-add/toy_add.py public" in readme
-    )
+    assert data["deadline"] in readme and "python takehome_kit.py test" in readme and "takehome_kit.py seal" in readme
     assert "`torch.add`" in readme  # forbidden names are told up front
     public = tomllib.loads((out / "toy-add" / "problem.toml").read_text())
     assert public["tolerances"]["float32"] == {"atol": 1e-6, "rtol": 1e-5} and public["dataclasses"] == ["Pair"]
@@ -94,13 +95,16 @@ def _sensitive_lines(problem: Problem) -> dict[str, set[str]]:
         problem.path / n for n in ("statement.md", "stub.py", "test_public.py", "driver.py", "problem.toml")
     ]
     public = "\n".join(f.read_text() for f in public_files if f.exists())
-    secret = [problem.test_file("hidden"), problem.reference, *sorted((problem.path / "wrong").glob("*.py"))]
+    public += "\n".join(f.read_text() for f in sorted(takehome.HARNESS.glob("*.py")))  # shipped on purpose
+    secret = [problem.test_file("hidden"), problem.reference]
     secret += [f for f in sorted(problem.path.glob("*.py")) if f.name not in ("stub.py", "test_public.py", "driver.py")]
+    texts = {str(file): file.read_text() for file in dict.fromkeys(secret) if file.exists()}
+    for name in sorted(problem.wrong_solutions):  # patches and whole files, as the code verify judges
+        texts[f"wrong/{name}"] = problem.wrong_solution(name).source(problem.reference)
     found = {}
-    for file in dict.fromkeys(secret):
-        if file.exists():
-            lines = {line.strip() for line in file.read_text().splitlines()}
-            found[str(file)] = {line for line in lines if len(line) >= 30 and line not in public}
+    for label, text in texts.items():
+        lines = {line.strip() for line in text.splitlines()}
+        found[label] = {line for line in lines if len(line) >= 30 and line not in public}
     return found
 
 

@@ -9,7 +9,10 @@ on the docker backend and read back in headless Chromium.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from click.testing import CliRunner
 from judge.catalog import load_catalog
 from judge.cli import cli
 from judge.takehome import cohort
-from judge.takehome.bundle import TakehomeError
+from judge.takehome.bundle import TakehomeError, create_bundle
 from judge.units import from_iso
 
 from .sandbox_support import docker_backend_or_skip
@@ -154,3 +157,19 @@ def test_a_cohort_graded_on_docker_flags_every_case(env: Path, tmp_path: Path) -
     assert seen["late"]["data-lateness"] == "late by 3 h 12 min" and seen["ref"]["data-seal"] == "sealed"
     flags = {row["data-candidate"]: row["data-flags"] for row in dom.with_class("result")}
     assert flags["ref"] == "matches the reference 1.00" and flags["stub"] == "unchanged from the stub"
+
+
+def test_the_bundles_kit_runs_the_public_tests_and_seals_without_the_judge(tmp_path: Path) -> None:
+    toy = load_catalog([FIXTURES]).get("toy-add")
+    out = tmp_path / "bundle"
+    bundle = create_bundle([toy], out, hours=1)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no checkout on the path: only the bundle
+    kit = [sys.executable, "takehome_kit.py"]
+    stub = subprocess.run([*kit, "test"], cwd=out, env=env, capture_output=True, text=True, timeout=300)
+    assert stub.returncode != 0 and "NotImplementedError" in stub.stdout, stub.stdout + stub.stderr
+    (out / "toy-add" / "toy_add.py").write_text(ALICE)
+    solved = subprocess.run([*kit, "test", "toy-add"], cwd=out, env=env, capture_output=True, text=True, timeout=300)
+    assert solved.returncode == 0 and "overall: Accepted" in solved.stdout, solved.stdout + solved.stderr
+    sealed = subprocess.run([*kit, "seal"], cwd=out, env=env, capture_output=True, text=True, timeout=60)
+    assert sealed.returncode == 0, sealed.stderr
+    assert cohort.check_seal(bundle, out).status == "sealed"

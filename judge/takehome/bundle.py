@@ -4,7 +4,9 @@ A bundle holds, per problem, the statement, the stub as `<slug>/<module>.py` (th
 candidate edits), the public tests, a public `problem.toml` (no wrong-solution list) and the
 driver if the problem has one; a README; and `takehome.json`, the manifest: bundle id,
 problems and their hashes, deadline, and the sha256 of every file the candidate must not edit.
-Hidden tests, references, known-wrong solutions and checker-side helpers never go in.
+Hidden tests, references, known-wrong solutions and checker-side helpers never go in. The
+candidate's kit goes in too: `takehome_kit.py` (public tests and the seal, standard library
+only) and the judge's test harness under `_harness/`, so no judge install is needed.
 
 `inspect` checks a returned folder against the interviewer's copy of the manifest; every
 difference is an error on that candidate. judge/takehome/grading.py runs what passes.
@@ -24,7 +26,11 @@ from typing import Any
 
 from judge import __version__
 from judge.catalog import Problem
+from judge.takehome import kit
 from judge.units import from_iso, to_iso
+from judge_harness import schema as harness_schema
+
+HARNESS = Path(harness_schema.__file__).resolve().parent  # the public test harness, copied into every bundle
 
 MANIFEST_NAME = "takehome.json"
 SEAL_NAME = "seal.json"  # written by `judge takehome seal` into a returned folder (judge/takehome/cohort.py)
@@ -160,16 +166,17 @@ Deadline: **{to_iso(bundle.deadline)}** (UTC). Work submitted later is graded an
 
 1. Read each `statement.md`. Implement everything in the solution file next to it, keeping the
    names and signatures of the stub. Standard library, `torch` and `numpy` are available.
-2. Check your work with the public tests. With the judge installed (`pip install` its repository):
+2. Check your work with the public tests. This folder has all it needs (`takehome_kit.py` and
+   the judge's test harness in `_harness/`); install the libraries once:
 
-       python -m judge_harness.inprocess {first.slug} {first.slug}/{first.module_name}.py public
+       pip install torch pytest hypothesis       # torch's CPU build: add --index-url https://download.pytorch.org/whl/cpu
+       python takehome_kit.py test               # every problem; `python takehome_kit.py test {first.slug}` for one
 
-   or, where the judge knows the problem, `judge test {first.slug} {first.slug}/{first.module_name}.py`.
    The public tests are a sample: you are graded on hidden tests that are more thorough (edge
    cases, shapes and dtypes, the time and memory limits in `problem.toml`).
 3. When you are done, seal the folder and send it back before the deadline:
 
-       python -m judge takehome seal .      # or `judge takehome seal .`; records the time and a digest
+       python takehome_kit.py seal               # records the time and a digest of your solution files
 
    Sealing again later replaces the seal (the last one counts); a file changed after the seal
    shows in the report.
@@ -217,6 +224,10 @@ def create_bundle(
         secret=secrets.token_hex(16),
     )
     (out / "README.md").write_text(readme(draft, problems), encoding="utf-8")
+    shutil.copyfile(Path(kit.__file__), out / "takehome_kit.py")
+    shutil.copytree(
+        HARNESS, out / kit.HARNESS_DIR / "judge_harness", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     solutions = {p.solution for p in draft.problems}
     files = {rel: sha256(out / rel) for rel in _walk(out) if rel not in solutions}
     bundle = dataclasses.replace(draft, files=files)

@@ -16,7 +16,6 @@ more: a receiving service that seals on arrival gives the strongest time.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import hmac
 import json
 import os
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.catalog import Problem
+from judge.takehome import kit
 from judge.takehome.bundle import (
     MANIFEST_NAME,
     SEAL_NAME,
@@ -150,28 +150,12 @@ def match_bundle(folder: Path, bundles: list[Bundle]) -> Bundle:
 # --- seals --------------------------------------------------------------------------------------
 
 
-def _mac(secret: str, body: dict[str, Any]) -> str:
-    message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    return "hmac-sha256:" + hmac.new(bytes.fromhex(secret), message, hashlib.sha256).hexdigest()
-
-
 def seal(folder: Path, now: float | None = None) -> dict[str, Any]:
-    """Write `folder/seal.json` for the solution files as they are now; returns the seal."""
-    manifest = folder / MANIFEST_NAME
-    if not manifest.is_file():
-        raise TakehomeError(f"{folder} has no {MANIFEST_NAME}: expected a take-home bundle folder")
-    bundle = load_bundle(manifest)
-    if not bundle.secret:
-        raise TakehomeError(f"bundle {bundle.bundle_id} was made without a seal key (an older judge); send it as is")
-    files = {}
-    for problem in bundle.problems:
-        path = folder / problem.solution
-        if path.is_file() and not path.is_symlink():
-            files[problem.solution] = sha256(path)
-    body = {"bundle_id": bundle.bundle_id, "sealed_at": to_iso(time.time() if now is None else now), "files": files}
-    document = {**body, "mac": _mac(bundle.secret, body)}
-    (folder / SEAL_NAME).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return document
+    """Write `folder/seal.json` for the solution files as they are now (the bundle's kit does the same)."""
+    try:
+        return kit.seal(folder, now)
+    except ValueError as exc:
+        raise TakehomeError(str(exc)) from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,7 +176,7 @@ def check_seal(bundle: Bundle, folder: Path) -> SealCheck:
         sealed_at = from_iso(body["sealed_at"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return SealCheck("invalid", message=f"{SEAL_NAME} does not read as a seal ({exc})")
-    if not bundle.secret or not hmac.compare_digest(str(document.get("mac", "")), _mac(bundle.secret, body)):
+    if not bundle.secret or not hmac.compare_digest(str(document.get("mac", "")), kit.mac(bundle.secret, body)):
         return SealCheck("invalid", message=f"{SEAL_NAME} was not made with this bundle's key (edited or forged)")
     for problem in bundle.problems:
         path = folder / problem.solution
