@@ -26,6 +26,7 @@ ALLOWED = {
         "judge.catalog",
         "judge.staging",
         "judge.units",
+        "judge.paths",  # the harness folder, copied into bundles
         "judge.wrong",  # grading compares submissions with the known-wrong solutions
         "judge.__version__",
         "judge_harness.schema",

@@ -24,13 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from judge import __version__
+from judge import __version__, paths
 from judge.catalog import Problem
 from judge.takehome import kit
 from judge.units import from_iso, to_iso
-from judge_harness import schema as harness_schema
 
-HARNESS = Path(harness_schema.__file__).resolve().parent  # the public test harness, copied into every bundle
+HARNESS = paths.HARNESS_DIR  # the public test harness, copied into every bundle
 
 MANIFEST_NAME = "takehome.json"
 SEAL_NAME = "seal.json"  # written by `judge takehome seal` into a returned folder (judge/takehome/cohort.py)
