@@ -71,35 +71,54 @@ def interpret(job: Job, execution: Execution) -> RunResult:
     return result
 
 
+def compile_error(problem: Problem, sub: Submission) -> str | None:
+    """Why `sub` is a Compilation Error without running it, or None: it does not parse, or it is empty.
+
+    An empty file is the same mistake as a file without the entry points (it defines none of
+    them), so it gets the same verdict, recorded in the history, rather than a usage error.
+    """
+    if sub.syntax_error:
+        return f"syntax error at {sub.syntax_error}"
+    if not sub.source.strip():
+        names = ", ".join(problem.entry_points)
+        return (
+            f"{sub.path.name} is empty: it defines none of {names} (start from the stub: `judge start {problem.slug}`)"
+        )
+    return None
+
+
 def run(
-    problem: Problem, submission: Path | Submission, suite: str, backend: Backend, *, first_failure: bool = False
+    problem: Problem,
+    submission: Path | Submission,
+    suite: str,
+    backend: Backend,
+    *,
+    first_failure: bool = False,
+    verbose: bool = False,
 ) -> RunResult:
     """Judge `submission` on `problem`'s `suite` tests with `backend`. Raises SubmissionError on bad input.
 
     With `first_failure` the suite ends at the first test that is not Accepted; the result's
-    verdict is that test's.
+    verdict is that test's. With `verbose`, assertion diffs come in full. A result that no box
+    produced (a Compilation Error found here) has backend "" (null in its JSON).
     """
     if suite not in SUITES:
         raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")
     sub = submission if isinstance(submission, Submission) else read_submission(submission)
     started = time.monotonic()
-    if sub.syntax_error:
-        result = RunResult(
-            verdict=Verdict.COMPILATION_ERROR,
-            problem=problem.slug,
-            suite=suite,
-            message=f"syntax error at {sub.syntax_error}",
-        )
+    unrunnable = compile_error(problem, sub)
+    if unrunnable:
+        result = RunResult(verdict=Verdict.COMPILATION_ERROR, problem=problem.slug, suite=suite, message=unrunnable)
     else:
-        job = Job(problem, sub, suite, secrets.token_bytes(32), first_failure)
+        job = Job(problem, sub, suite, secrets.token_bytes(32), first_failure, verbose)
         execution = backend.execute(job)
         result = interpret(job, execution)
         result.judged_by = execution.judged_by
+        result.backend = backend.name
     result.wall_s = time.monotonic() - started
     result.problem_hash = problem.content_hash()
     result.submission_hash = sub.hash
     result.judge_version = __version__
-    result.backend = backend.name
     return result
 
 

@@ -61,8 +61,6 @@ def read_submission(path: Path) -> Submission:
         os.close(fd)
     if len(data) > MAX_SUBMISSION_BYTES:
         raise SubmissionError(f"{path} is over {MAX_SUBMISSION_BYTES} bytes (1 MiB)")
-    if not data.strip():
-        raise SubmissionError(f"{path} is empty; expected your solution (start from the stub: `judge start SLUG`)")
     try:
         source = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -78,7 +78,6 @@ def test_unknown_slug_is_a_usage_error_with_a_suggestion(runner: CliRunner) -> N
     [
         (lambda p: p, "no such file"),
         (lambda p: (p.mkdir(), p)[1], "is a directory"),
-        (lambda p: (p.write_text(""), p)[1], "is empty"),
         (lambda p: (p.write_bytes(b"\xff\xfe\x00"), p)[1], "not UTF-8"),
         (lambda p: (p.write_text("#" * (2**20 + 10)), p)[1], "1 MiB"),
         (lambda p: (p.symlink_to(REFERENCE), p)[1], "symlink"),
@@ -99,6 +98,24 @@ def test_syntax_error_is_compilation_error_with_the_line(runner: CliRunner, tmp_
     assert result.exit_code == 1
     document = json.loads(result.output)
     assert document["verdict"] == "Compilation Error" and "line 1" in document["message"]
+    assert document["backend"] is None and document["total"] == 0  # found on the host: no box ran
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"])
+def test_an_empty_file_is_compilation_error_recorded_like_a_missing_entry_point(
+    runner: CliRunner, tmp_path: Path, content: str
+) -> None:
+    """One mistake (no entry point), one outcome: Compilation Error, exit 1, in the history."""
+    path = tmp_path / "toy_add.py"
+    path.write_text(content)
+    result = runner.invoke(cli, ["submit", "toy-add", str(path), "--backend", "local", "--json"])
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["verdict"] == "Compilation Error" and "is empty" in document["message"]
+    assert "Accumulator" in document["message"] and document["backend"] is None
+    recorded = json.loads(runner.invoke(cli, ["history", "--json"]).stdout)["submissions"]
+    assert [e["verdict"] for e in recorded] == ["Compilation Error"]
+    assert "no box ran" in runner.invoke(cli, ["submit", "toy-add", str(path), "--backend", "local"]).output
 
 
 @pytest.mark.slow
@@ -109,6 +126,9 @@ def test_missing_entry_point_names_it(runner: CliRunner, tmp_path: Path) -> None
     document = json.loads(result.output)
     assert result.exit_code == 1
     assert document["verdict"] == "Compilation Error" and "Accumulator" in document["message"]
+    assert document["backend"] == "local"  # a box ran: importing it is how the judge found out
+    recorded = json.loads(runner.invoke(cli, ["history", "--json"]).stdout)["submissions"]
+    assert [e["verdict"] for e in recorded] == ["Compilation Error"]  # recorded, as an empty file is
 
 
 @pytest.mark.slow

@@ -183,3 +183,68 @@ def test_classify_keeps_hypothesis_notes_and_blames_generation_failures_on_the_j
 
     verdict, message = classify(excinfo(Unsatisfiable("no examples")))
     assert verdict is Verdict.INTERNAL_ERROR and message.startswith("test generation failed: Unsatisfiable")
+
+
+def test_a_memory_error_names_the_limit() -> None:
+    verdict, message = classify(excinfo(CandidateError("MemoryError", "")), memory_limit_bytes=256 * 2**20)
+    assert verdict is Verdict.MEMORY_LIMIT_EXCEEDED
+    assert "the memory limit is 256 MiB" in message and "MemoryError: an allocation failed" in message
+    torch_message = "DefaultCPUAllocator: can't allocate memory: you tried to allocate 8589934592 bytes"
+    _, message = classify(excinfo(CandidateError("RuntimeError", torch_message)), memory_limit_bytes=2**30)
+    assert "8589934592 bytes" in message and "1024 MiB" in message
+
+
+DIFF_SUITE = """
+def test_long_lists(candidate):
+    assert list(range(40)) + [0] == list(range(40)) + [1]
+"""
+
+
+class Ready(StandIn):
+    def worker(self) -> None:
+        return None  # the pre-flight import: nothing to import here
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_verbose_shows_the_diff_pytest_hides(tmp_path: Path, verbose: bool) -> None:
+    """`judge submit -v` travels to the checker as spec["verbose"]: assertion diffs come in full, and
+    without it the hint names the judge's -v, not pytest's -vv."""
+    from judge_harness.checker import run_tests
+    from judge_harness.schema import RunResult
+
+    (tmp_path / "test_diff.py").write_text(DIFF_SUITE)
+    spec = {
+        "problem_dir": str(tmp_path),
+        "test_file": str(tmp_path / "test_diff.py"),
+        "test_timeout_s": 5,
+        "memory_bytes": 2**30,
+        "verbose": verbose,
+    }
+    sys.modules.pop("test_diff", None)
+    result = run_tests(spec, Ready(), RunResult(Verdict.INTERNAL_ERROR, "p", "hidden"))
+    [test] = result.tests
+    assert test.verdict is Verdict.WRONG_ANSWER
+    assert "-vv" not in test.message and "Use -v to get more diff" not in test.message
+    if verbose:
+        assert "Full diff:" in test.message and "+     0," in test.message and "39, 1]" in test.message
+    else:
+        assert "`judge test -v` / `judge submit -v` shows it all" in test.message
+
+
+def test_tracebacks_show_the_candidate_s_frames_only(tmp_path: Path) -> None:
+    from judge_harness import worker
+
+    submission = tmp_path / "solution.py"
+    submission.write_text("def inner():\n    return 1 / 0\n\n\ndef add(a, b):\n    return inner()\n")
+    module = worker.load_module(str(submission), "solution_under_test")
+
+    def judge_calls(function):  # stands for the worker's dispatch, a judge_harness frame
+        return function(1, 2)
+
+    judge_calls.__code__ = judge_calls.__code__.replace(co_filename=worker.__file__)
+    try:
+        judge_calls(module.add)
+    except ZeroDivisionError as exc:
+        text = worker.candidate_traceback(exc)
+    assert "judge_harness" not in text and "<frozen" not in text
+    assert text.count(str(submission)) == 2 and "in inner" in text and "ZeroDivisionError" in text

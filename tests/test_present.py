@@ -86,3 +86,25 @@ def test_piped_show_is_the_markdown_as_written(monkeypatch: pytest.MonkeyPatch) 
     assert result.exit_code == 0 and problem.statement in result.stdout
     listed = CliRunner().invoke(cli, ["list"])
     assert listed.exit_code == 0 and max(len(line) for line in listed.stdout.splitlines()) <= 80
+
+
+def test_identical_failures_are_shown_once() -> None:
+    from judge.cli.present import render_result
+    from judge_harness.schema import RunResult, TestResult, Verdict
+
+    tle = "time limit exceeded during call to add: more than 2 s of CPU time in this test"
+    tests = [TestResult(f"test_hidden.py::test_big[{i}]", Verdict.TIME_LIMIT_EXCEEDED, message=tle) for i in range(69)]
+    tests.insert(3, TestResult("test_hidden.py::test_sum", Verdict.WRONG_ANSWER, message="sum: got 3, expected 4"))
+    tests.append(TestResult("test_hidden.py::test_ok", Verdict.ACCEPTED))
+    text = render_result(RunResult(Verdict.TIME_LIMIT_EXCEEDED, "toy-add", "hidden", tests, backend="local"))
+    assert text.count(tle) == 1 and text.count("sum: got 3, expected 4") == 1
+    assert "... and 68 more tests: the same (test_big[1], test_big[2], test_big[3], …)" in text
+
+
+def test_memory_limit_summary_names_the_limit() -> None:
+    from judge.cli.present import render_result
+    from judge_harness.schema import RunResult, Verdict
+
+    result = RunResult(Verdict.MEMORY_LIMIT_EXCEEDED, "toy-add", "hidden", peak_bytes=43 * 2**20, backend="docker")
+    text = render_result(result, memory_limit_mb=256)
+    assert "limit 256 MiB, peak 43.0 MiB measured before the run was stopped" in text

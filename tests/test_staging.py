@@ -20,13 +20,19 @@ def test_good_file(tmp_path: Path) -> None:
     assert not os.access(staged, os.W_OK) or os.geteuid() == 0
 
 
+@pytest.mark.parametrize("content", ["", "  \n\n"])
+def test_an_empty_file_is_a_submission(tmp_path: Path, content: str) -> None:
+    """The runner judges it a Compilation Error (no entry point), as a file without the entry point."""
+    path = tmp_path / "s.py"
+    path.write_text(content)
+    assert read_submission(path).source == content
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda p: None, "no such file"),
         (lambda p: p.mkdir(), "is a directory"),
-        (lambda p: p.write_text(""), "is empty"),
-        (lambda p: p.write_text("  \n\n"), "is empty"),
         (lambda p: p.write_bytes(b"x = '\xff\xfe'\n"), "not UTF-8"),
         (lambda p: p.write_text("#" * (MAX_SUBMISSION_BYTES + 1)), "limited to"),
     ],

@@ -38,6 +38,7 @@ class Job:
     suite: str
     key: bytes
     first_failure: bool = False  # end the suite at the first test that is not Accepted (verify's rejections)
+    verbose: bool = False  # full assertion diffs (`judge test/submit -v`)
 
 
 @dataclasses.dataclass
@@ -107,6 +108,7 @@ def checker_spec(
         "tolerances": {k: list(v) for k, v in problem.tolerances.items()},
         "worker_cwd": worker_cwd,
         "stop_at_first_failure": job.first_failure,
+        "verbose": job.verbose,
         "key": job.key.hex(),
         **extra,
     }

@@ -126,7 +126,7 @@ def judge_and_report(
     backend = get_backend(backend_name, gpus)
     try:
         with runner.stop_on_termination():
-            result = runner.run(problem, file, suite, backend)
+            result = runner.run(problem, file, suite, backend, verbose=verbose)
     except SubmissionError as exc:
         raise UserError(str(exc)) from None
     except BackendError as exc:
@@ -134,7 +134,7 @@ def judge_and_report(
     if as_json:
         emit_json(result.as_json())
     else:
-        click.echo(render_result(result, verbose=verbose))
+        click.echo(render_result(result, verbose=verbose, memory_limit_mb=problem.limits.memory_mb))
     return result
 
 

@@ -60,7 +60,7 @@ def history_command(slug: str | None, limit: int, code_of: int | None, as_json: 
             f"{e.passed}/{e.total}",
             "" if e.elapsed_s is None else workspace.clock(e.elapsed_s),
             "yes" if e.late else "",
-            e.backend,
+            e.backend or "none",  # a Compilation Error found before any box ran
         ]
         for e in found
     ]

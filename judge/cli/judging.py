@@ -30,9 +30,12 @@ from judge_harness.schema import Verdict
 def judging_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """SLUG FILE (optional inside a workspace), --verbose, --json, --backend and --gpus: test and submit take the same."""
     function = options.json_option(options.backend_option(options.gpus_option(function)))
-    function = click.option("-v", "--verbose", is_flag=True, help="Show what the submission printed in failing tests.")(
-        function
-    )
+    function = click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        help="Show what the submission printed in failing tests, and assertion diffs in full.",
+    )(function)
     function = click.argument("file", type=click.Path(path_type=Path), required=False)(function)
     return click.argument("slug", required=False)(function)
 

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from judge.catalog import Problem
 from judge.units import human_bytes
-from judge_harness.schema import RunResult, Verdict
+from judge_harness.schema import RunResult, TestResult, Verdict
 
 COLOURS = {
     Verdict.ACCEPTED: "green",
@@ -45,7 +45,25 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     return "\n".join(lines)
 
 
-def render_result(result: RunResult, *, verbose: bool = False) -> str:
+SAME_NAMES_SHOWN = 3  # tests named in "... and N more tests: the same" before "…"
+
+
+def _same_failures(result: RunResult) -> list[tuple[TestResult, list[TestResult]]]:
+    """Failing tests grouped by (verdict, message, output), in order of first appearance: the first of
+    each group is shown in full, the rest are named."""
+    groups: dict[tuple[Verdict, str, str], tuple[TestResult, list[TestResult]]] = {}
+    for test in result.tests:
+        if test.verdict is Verdict.ACCEPTED:
+            continue
+        key = (test.verdict, test.message, test.output)
+        if key in groups:
+            groups[key][1].append(test)
+        else:
+            groups[key] = (test, [])
+    return list(groups.values())
+
+
+def render_result(result: RunResult, *, verbose: bool = False, memory_limit_mb: int | None = None) -> str:
     rows = []
     for test in result.tests:
         name = test.id.split("::", 1)[-1]
@@ -53,15 +71,22 @@ def render_result(result: RunResult, *, verbose: bool = False) -> str:
     parts = []
     if rows:
         parts.append(table(rows, ["", "time", "test"]))
-    for test in result.tests:
-        if test.verdict is not Verdict.ACCEPTED:
-            parts.append(
-                f"\n{colour(test.verdict, test.verdict.short)} {test.id.split('::', 1)[-1]}\n  "
-                + test.message.replace("\n", "\n  ")
-            )
-            if test.output and verbose:
-                parts.append("  output:\n    " + test.output.replace("\n", "\n    "))
-    summary = f"{colour(result.verdict)}  {result.passed}/{len(result.tests)} tests passed  {result.wall_s:.1f}s  peak {human_bytes(result.peak_bytes)}  ({result.backend})"
+    for test, same in _same_failures(result):
+        parts.append(
+            f"\n{colour(test.verdict, test.verdict.short)} {test.id.split('::', 1)[-1]}\n  "
+            + test.message.replace("\n", "\n  ")
+        )
+        if test.output and verbose:
+            parts.append("  output:\n    " + test.output.replace("\n", "\n    "))
+        if same:
+            names = [t.id.split("::", 1)[-1] for t in same]
+            shown = ", ".join(names[:SAME_NAMES_SHOWN]) + (", …" if len(names) > SAME_NAMES_SHOWN else "")
+            parts.append(f"  ... and {len(same)} more test{'s' if len(same) > 1 else ''}: the same ({shown})")
+    peak = f"peak {human_bytes(result.peak_bytes)}"
+    if result.verdict is Verdict.MEMORY_LIMIT_EXCEEDED and memory_limit_mb:
+        peak = f"limit {memory_limit_mb} MiB, {peak} measured before the run was stopped"
+    where = result.backend or "no box ran"
+    summary = f"{colour(result.verdict)}  {result.passed}/{len(result.tests)} tests passed  {result.wall_s:.1f}s  {peak}  ({where})"
     if result.message:
         summary += f"\n{result.message}"
     parts.append("\n" + summary)

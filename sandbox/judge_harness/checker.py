@@ -128,6 +128,7 @@ def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult, started: 
         suite_wall_s=float(spec.get("suite_wall_s", 0)),
         suite_started=started,
         stop_at_first_failure=bool(spec.get("stop_at_first_failure", False)),
+        memory_limit_bytes=int(spec["memory_bytes"]),
     )
     problem_dir = spec["problem_dir"]
     sys.path.insert(0, problem_dir)
@@ -147,6 +148,8 @@ def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult, started: 
         "--no-header",
         "-rN",
         "--tb=no",
+        "-o",
+        f"verbosity_assertions={2 if spec.get('verbose') else 0}",  # 2: full diffs, as `judge submit -v` promises
     ]
     stdout = sys.stdout
     sys.stdout = sys.stderr

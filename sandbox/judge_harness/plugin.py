@@ -7,6 +7,7 @@ It reports through objects, not by parsing pytest's output: each test's outcome 
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
@@ -53,21 +54,43 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
-def classify(excinfo: pytest.ExceptionInfo[BaseException]) -> tuple[Verdict, str]:
+def memory_error_message(exc: CandidateError, memory_limit_bytes: int) -> str:
+    """A MemoryError says what failed and against which limit (Python's own often says nothing)."""
+    what = exc.message.strip() or "an allocation failed"
+    limit = (
+        f"the memory limit is {memory_limit_bytes / 2**20:.0f} MiB" if memory_limit_bytes else "no memory limit was set"
+    )
+    return (
+        f"the submission ran out of memory ({exc.type_name}: {what}); {limit}, and one allocation larger than "
+        "what is left of it fails at once, so the peak measured before it is lower than the limit"
+    )
+
+
+PYTEST_HINTS = re.compile(r"[Uu]se -v to get more diff|use '?-vv?'? to show")
+
+
+def hint_for_the_judge(message: str) -> str:
+    """pytest's "use '-vv' to show" names its own flags; the judge's is -v."""
+    return PYTEST_HINTS.sub("`judge test -v` / `judge submit -v` shows it all", message)
+
+
+def classify(excinfo: pytest.ExceptionInfo[BaseException], memory_limit_bytes: int = 0) -> tuple[Verdict, str]:
     exc = _unwrap(excinfo.value)
     notes = "\n".join(getattr(exc, "__notes__", []) or [])
     if isinstance(exc, JudgeAbort):
         return exc.verdict, exc.message
     if isinstance(exc, CandidateError):
         if exc.is_memory_error:
-            return Verdict.MEMORY_LIMIT_EXCEEDED, f"the submission ran out of memory: {exc}"
+            return Verdict.MEMORY_LIMIT_EXCEEDED, memory_error_message(exc, memory_limit_bytes)
         tail = exc.traceback.strip().splitlines()[-6:] if exc.traceback else []
         detail = "\n".join(tail)
         return Verdict.RUNTIME_ERROR, f"the submission raised {exc}" + (f"\n{detail}" if detail else "") + (
             f"\n{notes}" if notes else ""
         )
     if isinstance(exc, AssertionError):
-        return Verdict.WRONG_ANSWER, (str(exc) or "assertion failed") + (f"\n{notes}" if notes else "")
+        return Verdict.WRONG_ANSWER, hint_for_the_judge(str(exc) or "assertion failed") + (
+            f"\n{notes}" if notes else ""
+        )
     if type(exc).__module__.startswith("hypothesis"):
         return Verdict.INTERNAL_ERROR, f"test generation failed: {type(exc).__name__}: {exc}"
     # The test's own code tripped over what the submission returned (wrong type, missing field).
@@ -86,6 +109,7 @@ class JudgePlugin:
         suite_wall_s: float = 0,
         suite_started: float | None = None,
         stop_at_first_failure: bool = False,
+        memory_limit_bytes: int = 0,
     ) -> None:
         """`test_timeout_s` is CPU time per test (0: none); `suite_wall_s` is wall time from `suite_started`.
 
@@ -97,6 +121,7 @@ class JudgePlugin:
         started = time.monotonic() if suite_started is None else suite_started
         self.suite_deadline = started + suite_wall_s if suite_wall_s else math.inf
         self.stop_at_first_failure = stop_at_first_failure
+        self.memory_limit_bytes = memory_limit_bytes  # named in a MemoryError's message
         self._session: pytest.Session | None = None
         self.results: list[TestResult] = []
         self.collection_errors: list[str] = []
@@ -148,7 +173,9 @@ class JudgePlugin:
             or (call.when == "teardown" and report.failed)
         ):
             if call.when == "call":
-                verdict, message = (Verdict.ACCEPTED, "") if call.excinfo is None else classify(call.excinfo)
+                verdict, message = (
+                    (Verdict.ACCEPTED, "") if call.excinfo is None else classify(call.excinfo, self.memory_limit_bytes)
+                )
             elif call.excinfo is not None and isinstance(call.excinfo.value, JudgeAbort):
                 verdict, message = classify(call.excinfo)
             else:

@@ -123,7 +123,7 @@ class RunResult:
     problem_hash: str = ""
     submission_hash: str = ""
     judge_version: str = ""
-    backend: str = ""
+    backend: str = ""  # "" when no box ran
     message: str = ""
     judged_by: str = ""  # the queue worker that judged the run ("" when the caller judged it itself)
 
@@ -153,7 +153,7 @@ class RunResult:
             "problem_hash": self.problem_hash,
             "submission_hash": self.submission_hash,
             "judge_version": self.judge_version,
-            "backend": self.backend,
+            "backend": self.backend or None,  # null: no box ran (a Compilation Error the host found)
             "message": self.message,
             "judged_by": self.judged_by,
         }
@@ -172,7 +172,7 @@ class RunResult:
             problem_hash=str(data.get("problem_hash", "")),
             submission_hash=str(data.get("submission_hash", "")),
             judge_version=str(data.get("judge_version", "")),
-            backend=str(data.get("backend", "")),
+            backend=str(data.get("backend") or ""),
             message=str(data.get("message", "")),
             judged_by=str(data.get("judged_by", "")),
         )

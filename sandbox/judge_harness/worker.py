@@ -29,6 +29,7 @@ FORBIDDEN_MESSAGE = "{path} is not available to submissions for this problem"
 
 _BLOCKING_LIBRARIES: list[Any] = []  # torch.library registrations must stay alive
 DISPATCH_KEYS = ("CPU", "CUDA", "AutogradCPU", "AutogradCUDA")
+HARNESS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def block_aten_op(name: str, path: str) -> None:
@@ -196,13 +197,12 @@ class Worker:
                 self.send({"op": "error", "type": "InputModified", "message": str(exc)[:2000], "traceback": ""})
                 continue
             except Exception as exc:  # the submission's exception goes back as data
-                tb = traceback.format_exception(exc)
                 self.send(
                     {
                         "op": "error",
                         "type": type(exc).__name__,
                         "message": str(exc)[:2000],
-                        "traceback": "".join(tb)[-4000:],
+                        "traceback": candidate_traceback(exc)[-4000:],
                     }
                 )
                 continue
@@ -244,8 +244,28 @@ def _import_failure(exc: BaseException, path: str) -> dict[str, Any]:
         "type": type(exc).__name__,
         "message": str(exc)[:2000],
         "line": line,
-        "traceback": "".join(traceback.format_exception(exc))[-4000:],
+        "traceback": candidate_traceback(exc)[-4000:],
     }
+
+
+def _is_judges(frame: traceback.FrameSummary) -> bool:
+    return os.path.dirname(os.path.abspath(frame.filename)) == HARNESS_DIR or frame.filename.startswith("<frozen ")
+
+
+def candidate_traceback(exc: BaseException) -> str:
+    """`exc`'s traceback without the judge's own frames (judge_harness/*, the import machinery): the
+    candidate's code and what it called, innermost last, causes and contexts included."""
+    summary = traceback.TracebackException.from_exception(exc)
+    seen: set[int] = set()
+    pending = [summary]
+    while pending:
+        part = pending.pop()
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        part.stack = traceback.StackSummary.from_list([f for f in part.stack if not _is_judges(f)])
+        pending.extend(p for p in (part.__cause__, part.__context__) if p is not None)
+    return "".join(summary.format())
 
 
 def main() -> None:
