@@ -14,9 +14,9 @@ def human_bytes(n: float) -> str:
     return f"{n} B"
 
 
-def to_iso(timestamp: float) -> str:
-    """A Unix time as ISO 8601 UTC to the second: '2026-12-02T19:09:50Z'."""
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def to_iso(timestamp: float, timespec: str = "seconds") -> str:
+    """A Unix time as ISO 8601 UTC to the second: '2026-12-02T19:09:50Z' (or `timespec="milliseconds"`)."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def from_iso(text: str) -> float:

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -303,3 +304,57 @@ def test_help_examples_filter_to_real_problems(monkeypatch: pytest.MonkeyPatch, 
 def test_practice_names_the_tags_when_one_is_unknown(env: Path) -> None:
     result = CliRunner().invoke(cli, ["practice", "--tag", "no-such-tag"])
     assert result.exit_code == 2 and "expected one of:" in result.output and "fixture" in result.output
+
+
+def test_submit_while_paused_is_refused_and_not_recorded(env: Path, fake_judge: list) -> None:
+    run("start", "toy-add")
+    os.chdir(env / "toy-add")
+    assert run("pause").exit_code == 0
+    refused = run("submit", "--json")
+    assert refused.exit_code == 2 and "paused" in json.loads(refused.stdout)["error"]["message"]
+    assert "judge resume" in refused.stderr
+    assert fake_judge == [] and history.entries() == []  # nothing judged, nothing recorded
+    explicit = run("submit", "toy-add", str(env / "toy-add" / "toy_add.py"))  # the workspace's file, named
+    assert explicit.exit_code == 2 and "paused" in explicit.output
+    assert run("test").exit_code == 0  # the public tests are not timed: allowed, with a note
+    assert run("resume").exit_code == 0
+    assert run("submit").exit_code == 0
+
+
+def test_the_clock_stops_at_accepted(env: Path, fake_judge: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    run("start", "toy-add")
+    os.chdir(env / "toy-add")
+    fake_judge.append({"next_verdict": Verdict.WRONG_ANSWER})
+    assert run("submit").exit_code == 1
+    assert as_json(run("status", "--json"))["finished"] is False
+    fake_judge[0]["next_verdict"] = Verdict.ACCEPTED
+    accepted = run("submit")
+    assert accepted.exit_code == 0 and "the clock stopped" in accepted.stderr
+    stopped = as_json(run("status", "--json"))
+    assert stopped["finished"] is True
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    after_an_hour = as_json(run("status", "--json"))
+    assert after_an_hour["elapsed_s"] == stopped["elapsed_s"] and not after_an_hour["late"]
+    assert "stopped at your first Accepted" in run("pause").output
+    assert "Accepted after" in run("status").output
+
+
+def pytest_here(folder: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m pytest test_public.py`, typed in `folder`."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_public.py"]
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_pytest_runs_the_public_tests_inside_a_workspace(env: Path) -> None:
+    """`python -m pytest test_public.py` works in a workspace (the conftest `judge start` writes)."""
+    run("start", "toy-add")
+    folder = env / "toy-add"
+    stub = pytest_here(folder)
+    assert "fixture 'candidate' not found" not in stub.stdout
+    assert stub.returncode == 1, stub.stdout + stub.stderr  # the stub fails its tests, as tests
+    shutil.copyfile(TOY / "reference.py", folder / "toy_add.py")
+    solved = pytest_here(folder)
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    assert "passed" in solved.stdout

@@ -20,7 +20,13 @@ def toy() -> Problem:
 
 def test_create_lays_out_statement_stub_public_tests_and_manifest(toy: Problem, tmp_path: Path) -> None:
     ws = workspace.create(toy, tmp_path / "ws", now=1_000_000.0)
-    assert sorted(p.name for p in ws.root.iterdir()) == [".judge.json", "statement.md", "test_public.py", "toy_add.py"]
+    assert sorted(p.name for p in ws.root.iterdir()) == [
+        ".judge.json",
+        "conftest.py",
+        "statement.md",
+        "test_public.py",
+        "toy_add.py",
+    ]
     assert (ws.root / "toy_add.py").read_text() == toy.stub.read_text()
     assert (ws.root / "test_public.py").read_text() == toy.test_file("public").read_text()
     assert "test_hidden" not in {p.stem for p in ws.root.iterdir()}
@@ -120,3 +126,27 @@ def test_changes_ignores_a_file_that_vanishes_for_a_moment(tmp_path: Path) -> No
 
     assert next(workspace.changes(target, sleep=sleep)) is None
     assert target.read_text() == "v2!"
+
+
+def test_a_pause_neither_adds_nor_takes_a_second(toy: Problem, tmp_path: Path) -> None:
+    ws = workspace.create(toy, tmp_path / "ws", minutes=5, now=1000.0)
+    ws.pause(1010.1)
+    ws.resume(1020.9)  # paused 10.8 s; stored to the second, it became 10 s (pause 1010, resume 1020)
+    ws.pause(1030.9)
+    ws.resume(1031.0)
+    ws.save()
+    reloaded = workspace.load(ws.manifest)
+    assert reloaded.elapsed_s(1040.0) == pytest.approx(40.0 - 10.8 - 0.1, abs=1e-6)
+    assert reloaded.elapsed_s(1040.0) == pytest.approx(ws.elapsed_s(1040.0), abs=1e-6)
+
+
+def test_the_clock_stops_at_the_first_accepted(toy: Problem, tmp_path: Path) -> None:
+    ws = workspace.create(toy, tmp_path / "ws", minutes=5, now=1000.0)
+    ws.finish(1100.5)
+    ws.finish(1200.0)  # a later Accepted keeps the first one's time
+    ws.save()
+    reloaded = workspace.load(ws.manifest)
+    assert reloaded.is_finished and reloaded.elapsed_s(9999.0) == pytest.approx(100.5)
+    assert not reloaded.is_late(9999.0)
+    with pytest.raises(workspace.WorkspaceError, match="stopped at your first Accepted"):
+        reloaded.pause(1300.0)

@@ -22,7 +22,7 @@ from judge.cli.common import (
     get_problem,
     resolve_target,
 )
-from judge.cli.practice import record_submit, watch_tests
+from judge.cli.practice import record_submit, refuse_while_paused, watch_tests
 from judge.cli.present import colour, table
 from judge_harness.schema import Verdict
 
@@ -145,11 +145,15 @@ def test(
 def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, gpus: str | None, verbose: bool) -> None:
     """Judge a submission on the hidden tests (LeetCode's "Submit").
 
+    In a workspace the submit is timed: it is refused while the clock is paused (`judge resume`
+    first), and the first Accepted stops the clock.
+
     \b
     Example:
       judge submit react-agent react_agent.py --json
     """
     slug, file = resolve_target(slug, file)
+    refuse_while_paused(slug, file)
     result = common.judge_and_report(slug, file, "hidden", as_json, backend, verbose, gpus)
     record_submit(slug, file, result)
     sys.exit(exit_code_for(result.verdict))

@@ -47,6 +47,7 @@ def _status(ws: workspace.Workspace, now: float | None = None) -> dict[str, Any]
         "remaining_s": round(ws.remaining_s(now), 1),
         "late": ws.is_late(now),
         "paused": ws.is_paused,
+        "finished": ws.is_finished,  # the first Accepted stopped the clock
         "attempts": len(attempts),
         "best_verdict": best.value if best else None,
         "last_verdict": attempts[0].verdict.value if attempts else None,
@@ -57,6 +58,8 @@ def _show_status(status: dict[str, Any]) -> None:
     remaining = status["remaining_s"]
     clock = f"{workspace.clock(remaining)} left" if remaining >= 0 else f"late by {workspace.clock(-remaining)}"
     state = " (paused: `judge resume` to go on)" if status["paused"] else ""
+    if status["finished"]:
+        clock, state = f"Accepted after {workspace.clock(status['elapsed_s'])}", " (the clock stopped)"
     click.echo(f"{status['slug']}: {clock} of {status['minutes']} min{state}")
     click.echo(f"  elapsed {workspace.clock(status['elapsed_s'])}, {status['attempts']} submit(s)", nl=False)
     if status["best_verdict"]:
@@ -187,6 +190,15 @@ def practice(
     begin(random.choice(pool), directory, minutes, as_json)
 
 
+def refuse_while_paused(slug: str, file: Path) -> None:
+    """A submit is timed: while its workspace's clock is paused there is no time to give it."""
+    ws = workspace.owning(file, slug)
+    if ws is not None and ws.is_paused:
+        raise core.UserError(
+            f"the clock of {ws.root} is paused, and a submit is timed: `judge resume`, then `judge submit`"
+        )
+
+
 def record_submit(slug: str, file: Path, result: RunResult) -> None:
     """Store a judged submit in the history; a failure to store is a warning, never a lost verdict."""
     if result.verdict is Verdict.INTERNAL_ERROR:
@@ -213,6 +225,14 @@ def record_submit(slug: str, file: Path, result: RunResult) -> None:
     except (sqlite3.Error, OSError, UnicodeDecodeError) as exc:
         click.echo(f"warning: this submit was judged but not recorded in {history.db_path()}: {exc}", err=True)
         return
+    if ws is not None and result.verdict is Verdict.ACCEPTED and not ws.is_finished:
+        ws.finish(now)
+        try:
+            ws.save()
+        except OSError as exc:
+            click.echo(f"warning: the clock could not be stopped in {ws.manifest}: {exc}", err=True)
+        else:
+            click.echo(f"Accepted after {workspace.clock(ws.elapsed_s(now))}: the clock stopped", err=True)
     if late:
         click.echo(
             f"late: submitted {workspace.clock(-ws.remaining_s(now))} after the {ws.minutes} min deadline", err=True

@@ -3,8 +3,10 @@
 `judge start SLUG` writes the statement, the stub (as `<module>.py`, the file to edit), the
 public tests and a manifest, `.judge.json`, which makes `judge test` and `judge submit` work
 with no arguments anywhere inside the folder. The manifest holds the clock: when it started,
-how many minutes it runs, and the intervals it was paused. Elapsed practice time is wall time
-since the start minus the paused intervals; a submit past the allotted minutes is late.
+how many minutes it runs, the intervals it was paused, and when a submit was first Accepted.
+Elapsed practice time is wall time since the start, up to that first Accepted, minus the paused
+intervals; a submit past the allotted minutes is late. Pauses and the finish are stored to the
+millisecond, so a pause never adds or takes a second.
 """
 
 from __future__ import annotations
@@ -26,6 +28,29 @@ from judge.units import from_iso, to_iso
 MANIFEST_NAME = ".judge.json"
 MANIFEST_VERSION = 1
 WATCH_INTERVAL_S = 0.5  # how often `judge test --watch` looks at the file's mtime
+CONFTEST = '''"""Written by `judge start`: `python -m pytest test_public.py` here runs the public tests against
+your solution in this process (no sandbox, no time or memory limits). `judge test` runs them as
+the judge does; `judge submit` runs the hidden tests."""
+
+from pathlib import Path
+
+import pytest
+
+
+def pytest_configure(config):
+    try:
+        from judge.catalog import load_catalog
+        from judge.practice.workspace import find
+        from judge_harness.inprocess import plugin_for
+    except ImportError as exc:
+        raise pytest.UsageError(f"this Python has no judge ({exc}): run `judge test` here instead")
+    here = find(Path(__file__).parent)
+    try:
+        plugin = plugin_for(load_catalog().get(here.slug).path, here.solution)
+    except Exception as exc:
+        raise pytest.UsageError(f"{here.file} cannot be tested here ({type(exc).__name__}: {exc}); `judge test` can")
+    config.pluginmanager.register(plugin, "judge-candidate")
+'''
 
 
 class WorkspaceError(ValueError):
@@ -42,6 +67,7 @@ class Workspace:
     started_at: float  # epoch seconds
     minutes: int
     paused: list[list[float | None]]  # [start, end] pairs; end None while paused
+    finished_at: float | None = None  # the first Accepted submit: the clock stops there
 
     @property
     def solution(self) -> Path:
@@ -55,9 +81,15 @@ class Workspace:
     def is_paused(self) -> bool:
         return bool(self.paused) and self.paused[-1][1] is None
 
+    @property
+    def is_finished(self) -> bool:
+        return self.finished_at is not None
+
     def elapsed_s(self, now: float | None = None) -> float:
-        """Practice time so far: wall time since the start minus every paused interval."""
+        """Practice time so far: wall time since the start (up to the first Accepted) minus every paused interval."""
         now = time.time() if now is None else now
+        if self.finished_at is not None:
+            now = min(now, self.finished_at)
         paused = sum((now if end is None else end) - start for start, end in self.paused)
         return max(0.0, now - self.started_at - paused)
 
@@ -69,14 +101,28 @@ class Workspace:
         return self.remaining_s(now) < 0
 
     def pause(self, now: float | None = None) -> None:
+        self._refuse_if_finished()
         if self.is_paused:
             raise WorkspaceError("the clock is already paused; `judge resume` starts it again")
-        self.paused.append([time.time() if now is None else now, None])
+        self.paused.append([_instant(now), None])
 
     def resume(self, now: float | None = None) -> None:
+        self._refuse_if_finished()
         if not self.is_paused:
             raise WorkspaceError("the clock is not paused; `judge pause` stops it")
-        self.paused[-1][1] = time.time() if now is None else now
+        self.paused[-1][1] = _instant(now)
+
+    def finish(self, now: float | None = None) -> None:
+        """Stop the clock for good: the first Accepted submit. Later submits keep this time."""
+        if self.finished_at is None:
+            self.finished_at = _instant(now)
+
+    def _refuse_if_finished(self) -> None:
+        if self.finished_at is not None:
+            raise WorkspaceError(
+                f"the clock stopped at your first Accepted, after {clock(self.elapsed_s())}; "
+                "there is nothing to pause or resume (`judge start SLUG --dir other` starts a new attempt)"
+            )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,7 +133,8 @@ class Workspace:
             "file": self.file,
             "started_at": to_iso(self.started_at),
             "minutes": self.minutes,
-            "paused": [{"start": to_iso(s), "end": None if e is None else to_iso(e)} for s, e in self.paused],
+            "paused": [{"start": _stamp(s), "end": None if e is None else _stamp(e)} for s, e in self.paused],
+            "finished_at": None if self.finished_at is None else _stamp(self.finished_at),
         }
 
     def save(self) -> None:
@@ -113,6 +160,7 @@ def load(manifest: Path) -> Workspace:
             started_at=from_iso(data["started_at"]),
             minutes=int(data["minutes"]),
             paused=[[from_iso(p["start"]), None if p["end"] is None else from_iso(p["end"])] for p in data["paused"]],
+            finished_at=None if data.get("finished_at") is None else from_iso(data["finished_at"]),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise WorkspaceError(
@@ -145,7 +193,9 @@ def create(problem: Problem, directory: Path, minutes: int | None = None, now: f
             f"{directory} is already a workspace; cd into it and run `judge status`, or pick another --dir"
         )
     solution = f"{problem.module_name}.py"
-    clashes = [name for name in (solution, "statement.md", "test_public.py") if (directory / name).exists()]
+    clashes = [
+        name for name in (solution, "statement.md", "test_public.py", "conftest.py") if (directory / name).exists()
+    ]
     if clashes:
         raise WorkspaceError(
             f"{directory} already has {', '.join(clashes)}; pick an empty --dir so nothing is overwritten"
@@ -156,6 +206,7 @@ def create(problem: Problem, directory: Path, minutes: int | None = None, now: f
     (directory / "statement.md").write_text(problem.statement, encoding="utf-8")
     shutil.copyfile(problem.stub, directory / solution)
     shutil.copyfile(problem.test_file("public"), directory / "test_public.py")
+    (directory / "conftest.py").write_text(CONFTEST, encoding="utf-8")
     workspace = Workspace(
         root=directory,
         workspace_id=secrets.token_hex(8),
@@ -168,6 +219,15 @@ def create(problem: Problem, directory: Path, minutes: int | None = None, now: f
     )
     workspace.save()
     return workspace
+
+
+def _instant(now: float | None) -> float:
+    """Now (or `now`) to the millisecond: what the manifest stores, so memory and disk agree."""
+    return round(time.time() if now is None else now, 3)
+
+
+def _stamp(timestamp: float) -> str:
+    return to_iso(timestamp, timespec="milliseconds")
 
 
 def clock(seconds: float) -> str:

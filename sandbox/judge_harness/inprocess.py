@@ -19,9 +19,9 @@ from judge_harness.schema import worst
 from judge_harness.worker import load_module
 
 
-def run(problem_dir: Path, submission: Path, suite: str, extra: list[str] | None = None) -> int:
-    import pytest
-
+def plugin_for(problem_dir: Path, submission: Path) -> JudgePlugin:
+    """The judge's pytest plugin with `submission` imported here as the `candidate` fixture's module
+    (also what a workspace's conftest.py registers for `python -m pytest test_public.py`)."""
     meta = tomllib.loads((problem_dir / "problem.toml").read_text())
     module_name = problem_dir.name.replace("-", "_")
     module = load_module(str(submission), module_name)
@@ -31,8 +31,14 @@ def run(problem_dir: Path, submission: Path, suite: str, extra: list[str] | None
     candidate = InProcessCandidate(module, driver, meta.get("dataclasses", []), mutable_inputs=mutable)
     candidate.use_module(module)
     tolerances = {k: (float(v["atol"]), float(v["rtol"])) for k, v in meta.get("tolerances", {}).items()}
-    plugin = JudgePlugin(candidate, test_timeout_s=0, tolerances=tolerances)
-    sys.path.insert(0, str(problem_dir))
+    sys.path.insert(0, str(problem_dir))  # the tests may import the problem's helpers
+    return JudgePlugin(candidate, test_timeout_s=0, tolerances=tolerances)
+
+
+def run(problem_dir: Path, submission: Path, suite: str, extra: list[str] | None = None) -> int:
+    import pytest
+
+    plugin = plugin_for(problem_dir, submission)
     args = [str(problem_dir / f"test_{suite}.py"), "-q", "-p", "no:cacheprovider", "--rootdir", str(problem_dir)]
     args += ["-c", "/dev/null", "-o", "python_files=test_*.py", *(extra or [])]
     code = pytest.main(args, plugins=[plugin])
