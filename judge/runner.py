@@ -24,7 +24,7 @@ from judge.staging import Submission, read_submission
 from judge_harness.checker import sign
 from judge_harness.schema import RunResult, Verdict
 
-SUITES = ("public", "hidden")
+SUITES = ("public", "hidden", "timing")  # timing: the optional workload take-home ratios measure
 __all__ = [
     "RESULT_STDOUT_LIMIT",
     "SUITES",
@@ -104,6 +104,8 @@ def run(
     """
     if suite not in SUITES:
         raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")
+    if not problem.test_file(suite).is_file():
+        raise ValueError(f"{problem.slug} has no {problem.test_file(suite).name}")
     sub = submission if isinstance(submission, Submission) else read_submission(submission)
     started = time.monotonic()
     unrunnable = compile_error(problem, sub)

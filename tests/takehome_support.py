@@ -113,7 +113,7 @@ def tamper_deadline(folder: Path) -> None:
 
 
 def fake_run(problem, path: Path, suite: str, backend) -> RunResult:
-    """Reference: 2 tests in 0.2 s, 100 MiB. `+ 1` in the source: Wrong Answer. Else Accepted, twice as slow."""
+    """Reference: 2 tests in 0.2 s (of worker CPU too), 100 MiB. `+ 1` in the source: Wrong Answer. Else Accepted, twice as slow."""
     source = Path(path).read_text()
     if not source.strip():
         from judge.staging import SubmissionError
@@ -128,8 +128,9 @@ def fake_run(problem, path: Path, suite: str, backend) -> RunResult:
             Verdict.WRONG_ANSWER if wrong else Verdict.ACCEPTED,
             seconds,
             "sum: max abs error 1.0" if wrong else "",
+            cpu_s=seconds,
         ),
-        schema.TestResult("test_hidden.py::test_accumulator_state", Verdict.ACCEPTED, seconds),
+        schema.TestResult("test_hidden.py::test_accumulator_state", Verdict.ACCEPTED, seconds, cpu_s=seconds),
     ]
     verdict = Verdict.WRONG_ANSWER if wrong else Verdict.ACCEPTED
     return RunResult(

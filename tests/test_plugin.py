@@ -42,6 +42,9 @@ class StandIn:
         output, self.output = self.output, ""
         return output
 
+    def cpu_used(self) -> float:
+        return 0.25
+
     def add(self, a: float, b: float) -> float:
         self.output += f"add({a}, {b})\n"
         return a + b
@@ -145,6 +148,7 @@ def test_each_outcome_gets_its_verdict_and_message(tmp_path: Path) -> None:
     assert results["test_limit"].message == "time limit exceeded during call to add"
     assert "fixture bug" in results["test_setup_failure_is_the_judge_s"].message
     assert results["test_accepted"].output == "add(1, 2)\n" and results["test_accepted"].peak_bytes == 1234
+    assert results["test_accepted"].cpu_s == 0.25  # the worker CPU of the test, as the proxy reports it
     assert all(cpu == 5 for _, _, cpu in stand_in.windows)  # each test's CPU limit handed to the worker
     assert checks.TOLERANCES == {"float32": (1e-5, 1e-4)}
 

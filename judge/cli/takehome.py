@@ -13,7 +13,7 @@ from judge.cli import common as core
 from judge.cli import options
 from judge.cli.present import table
 from judge.takehome import bundle as library
-from judge.takehome import cohort, grading, report, scan
+from judge.takehome import cohort, grading, report, scan, timing
 from judge_harness.schema import Verdict
 
 
@@ -111,6 +111,13 @@ def create(slugs: str, hours: float, out: Path, candidates: str | None, as_json:
     help="Another takehome.json or cohort.json to grade in the same report (repeatable).",
 )
 @click.option("--force", is_flag=True, help="Judge a problem even when its statement or public tests were edited.")
+@click.option(
+    "--timing-runs",
+    type=click.IntRange(0, 50),
+    default=timing.DEFAULT_RUNS,
+    show_default=True,
+    help="Runs of each problem's timing workload per Accepted solution, each beside a reference run (0: none).",
+)
 @options.json_option
 @options.backend_option
 @options.queue_option
@@ -122,6 +129,7 @@ def grade(
     threshold: float,
     more_manifests: tuple[Path, ...],
     force: bool,
+    timing_runs: int,
     as_json: bool,
     backend: str,
     queue: str | None,
@@ -149,6 +157,7 @@ def grade(
     chosen = core.get_backend(backend, queue=queue, priority="takehome")
     jobs = core.queue_jobs(jobs, queue)
     bar: Any = None
+    phase: list[int] = []  # the bars shown so far
 
     def progress(done: int, total: int, label: str) -> None:
         nonlocal bar
@@ -156,11 +165,19 @@ def grade(
             if done:
                 click.echo(f"graded {done}/{total}: {label}", err=True)
             return
+        if done == 0 and bar is not None:  # the next phase (the timing runs): a bar of its own
+            bar.__exit__(None, None, None)
+            bar = None
         if bar is None:
             bar = click.progressbar(
-                length=total, label="grading", file=sys.stderr, show_pos=True, item_show_func=lambda item: item
+                length=total,
+                label="timing" if label.startswith("timing") or phase else "grading",
+                file=sys.stderr,
+                show_pos=True,
+                item_show_func=lambda item: item,
             )
             bar.__enter__()
+            phase.append(total)
         else:
             bar.update(1, current_item=label)
 
@@ -175,6 +192,7 @@ def grade(
             progress=progress,
             force=force,
             label=label,
+            timing_runs=timing_runs,
         )
     except library.TakehomeError as exc:
         raise core.UserError(str(exc)) from None

@@ -18,7 +18,7 @@ from judge import __version__, runner
 from judge.backends.base import Backend, abort_all
 from judge.catalog import Catalog, Problem
 from judge.staging import SubmissionError
-from judge.takehome import cohort, scan
+from judge.takehome import cohort, scan, timing
 from judge.takehome.bundle import BLOCKING, Bundle, BundleProblem, Candidate, TakehomeError, inspect
 from judge.takehome.schema import CandidateRow, Cell, Pair, ProblemRow, ReferenceRun, Report, Similarity
 from judge.units import from_iso, to_iso
@@ -27,15 +27,6 @@ from judge_harness.schema import RunResult, Verdict
 
 REFERENCE = -1  # results are keyed (candidate index, slug); the reference runs under this index
 Results = dict[tuple[int, str], RunResult | str]
-
-
-def _cell_numbers(result: RunResult) -> tuple[float, int]:
-    """Time in the submission's calls (sum of test durations, not checker start-up) and peak memory."""
-    return sum(t.duration_s for t in result.tests), result.peak_bytes
-
-
-def _ratio(value: float, reference: float) -> float | None:
-    return round(value / reference, 2) if reference > 0 else None
 
 
 def _judge(problem: Problem, path: Path, backend: Backend) -> RunResult | str:
@@ -60,6 +51,7 @@ def grade(
     now: float | None = None,
     force: bool = False,
     label: str | None = None,
+    timing_runs: int = timing.DEFAULT_RUNS,
 ) -> Report:
     """Grade every folder (or .zip) against its bundle; returns one report (judge/takehome/schema.py).
 
@@ -105,11 +97,25 @@ def grade(
             now,
             force,
             label,
+            timing_runs,
         )
 
 
 def _grade(
-    bundles, owners, candidates, opened, entries, problems, backend, jobs, threshold, progress, now, force, label
+    bundles,
+    owners,
+    candidates,
+    opened,
+    entries,
+    problems,
+    backend,
+    jobs,
+    threshold,
+    progress,
+    now,
+    force,
+    label,
+    timing_runs,
 ) -> Report:
     work: list[tuple[int, str, Path]] = [(REFERENCE, slug, problem.reference) for slug, problem in problems.items()]
     for index, candidate in enumerate(candidates):
@@ -137,13 +143,42 @@ def _grade(
                 future.cancel()
             abort_all(backend)  # the docker and queue backends end their runs in flight now
             raise
+    accepted = {
+        (who, slug): path
+        for who, slug, path in work
+        if who != REFERENCE
+        and isinstance(results.get((who, slug)), RunResult)
+        and results[who, slug].verdict is Verdict.ACCEPTED
+    }
+    figures: dict[tuple[int, str], timing.Figures] = {}
+    if timing_runs > 0:
+        figures = timing.measure(
+            problems,
+            accepted,
+            backend,
+            jobs=jobs,
+            runs=timing_runs,
+            progress=progress,
+            names=lambda i: candidates[i].name,
+        )
+    for (who, slug), result in results.items():
+        if (who, slug) not in figures and isinstance(result, RunResult):
+            reference = results.get((REFERENCE, slug))
+            figures[who, slug] = timing.from_suite(result, reference if isinstance(reference, RunResult) else None)
 
     report_problems = []
     for slug, entry in entries.items():
         problem, reference = problems[slug], results[(REFERENCE, slug)]
         if isinstance(reference, RunResult):
-            time_s, peak = _cell_numbers(reference)
-            ran = ReferenceRun(reference.verdict.value, reference.passed, len(reference.tests), round(time_s, 4), peak)
+            measured = figures[REFERENCE, slug]
+            ran = ReferenceRun(
+                reference.verdict.value,
+                reference.passed,
+                len(reference.tests),
+                measured.cpu_s,
+                measured.peak_bytes,
+                timing=measured.method,
+            )
         else:
             ran = ReferenceRun(None, message=reference)
         hashes = {e.problem_hash for b in bundles for e in b.problems if e.slug == slug}
@@ -160,10 +195,17 @@ def _grade(
         ]
         sealed = cohort.check_seal(owner, folder) if folder.is_dir() else cohort.SealCheck("no seal")
         for cell in cells:
+            measured = figures.get((index, cell.problem))
+            if measured is not None and cell.verdict is not None:
+                cell.time_s, cell.peak_bytes, cell.timing = measured.cpu_s, measured.peak_bytes, measured.method
+                cell.time_ratio, cell.memory_ratio = measured.time_ratio, measured.memory_ratio
+                cell.time_range = list(measured.time_range) if measured.time_range else None
+                if measured.message:
+                    cell.flags.append(measured.message)
             source = sources[cell.problem].get(candidate.name)
             if source is not None:
                 stub = problems[cell.problem].stub.read_text(encoding="utf-8")
-                cell.flags = scan.origin_flags(source, stub, known[cell.problem], threshold)
+                cell.flags = scan.origin_flags(source, stub, known[cell.problem], threshold) + cell.flags
             if cell.problem in candidate.edited:
                 if force and cell.verdict is not None:
                     cell.flags.append("graded with --force: a statement or public test was edited")
@@ -279,9 +321,6 @@ def _cell(
     elif isinstance(result, str):
         cell.message = result
     else:
-        time_s, peak = _cell_numbers(result)
-        reference = results[(REFERENCE, entry.slug)]
-        ref_time, ref_peak = _cell_numbers(reference) if isinstance(reference, RunResult) else (0.0, 0)
         cell.verdict, cell.passed, cell.total, cell.message = (
             result.verdict.value,
             result.passed,
@@ -289,9 +328,6 @@ def _cell(
             result.message,
         )
         cell.judged_by = result.judged_by  # the queue worker, "" when graded on this machine
-        cell.time_s, cell.peak_bytes = round(time_s, 4), peak
-        if result.verdict is Verdict.ACCEPTED:  # a failed run's time and memory mean nothing next to the reference's
-            cell.time_ratio, cell.memory_ratio = _ratio(time_s, ref_time), _ratio(peak, ref_peak)
-        else:
+        if result.verdict is not Verdict.ACCEPTED:  # time and memory come from judge/takehome/timing.py
             cell.failing, cell.message = failure_note(result)
     return cell

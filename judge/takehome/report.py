@@ -73,7 +73,20 @@ def _ratio(value: float | None) -> str:
 
 
 def _time(cell: dict[str, Any]) -> str:
-    return "—" if cell.get("time_s") is None else f"{cell['time_s']:.3f} s {_ratio(cell.get('time_ratio'))}".strip()
+    """`0.412 s ×1.02 (0.97–1.06)`: CPU seconds, median ratio to the reference, range of the ratios."""
+    if cell.get("time_s") is None:
+        return "—"
+    spread = cell.get("time_range")
+    spread = f" ({spread[0]:.2f}–{spread[1]:.2f})" if spread and cell.get("time_ratio") is not None else ""
+    return f"{cell['time_s']:.3f} s {_ratio(cell.get('time_ratio'))}{spread}".strip()
+
+
+TIME_NOTE = (
+    "Time is the CPU the submission's worker spent (not wall time, so a busy machine does not move it) on the"
+    " problem's timing workload, the median of several runs each beside a run of the reference, with the range of"
+    " the ratios in brackets; a problem without a workload is timed on its hidden suite, once. Memory is the"
+    " worker's peak. Only Accepted solutions get ratios."
+)
 
 
 def _memory(cell: dict[str, Any]) -> str:
@@ -160,6 +173,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         LATE_NOTE,
         "",
+        TIME_NOTE,
+        "",
         "| candidate | problem | verdict | tests | time (× ref) | peak memory (× ref) | late | forbidden API | flags | note |",
     ]
     out.append("|---|---|---|---|---|---|---|---|---|---|")
@@ -245,7 +260,7 @@ def to_html(report: dict[str, Any]) -> str:
             f"<td>{flags}</td></tr>"
         )
     parts.append(
-        f'</tbody></table><h2>Results</h2><p class="meta">{e(LATE_NOTE)} Time and memory are relative to the reference, run alongside.</p>'
+        f'</tbody></table><h2>Results</h2><p class="meta">{e(LATE_NOTE)}</p><p class="meta">{e(TIME_NOTE)}</p>'
         '<table id="results"><thead><tr><th>candidate</th><th>problem</th><th>verdict</th>'
         "<th>tests</th><th>time (× ref)</th><th>peak memory (× ref)</th><th>late</th><th>forbidden API</th><th>flags</th><th>note</th></tr></thead><tbody>"
     )

@@ -13,13 +13,14 @@ Document (``Report.as_json()``)::
      "candidates": [{"name", "folder", "status": "graded" | "errors" | "not graded",
                      "errors": [{"kind", "message"}], "modified_at", "late", "bundle_id", "deadline",
                      "seal": "sealed" | "no seal" | "invalid", "lateness",
-                     "results": [{"problem", "verdict", "passed", "total", "message", "time_s", "time_ratio",
+                     "results": [{"problem", "verdict", "passed", "total", "message", "time_s", "time_ratio", "time_range", "timing",
                                   "peak_bytes", "memory_ratio", "late", "modified_at",
                                   "forbidden": [{"name", "line", "text"}], "flags", "failing"}]}],
      "similarity": {"threshold", "method", "pairs": [{"problem", "a", "b", "score"}]}}
 
-Times are ISO 8601 UTC strings; `time_s` is the time in the submission's calls; ratios are to
-the reference run alongside (None when the reference did not run or the cell is not Accepted:
+Times are ISO 8601 UTC strings; `time_s` is the submission worker's CPU seconds on the problem's
+timing workload (median of the runs; `timing` says how it was measured); ratios are to the
+reference run alongside (None when the reference did not run or the cell is not Accepted:
 a failed run's time says nothing). `flags` say where the code came from (unchanged from the
 stub, matching the reference or a known-wrong solution); `failing` lists the tests not Accepted.
 """
@@ -45,6 +46,7 @@ class ReferenceRun:
     time_s: float | None = None
     peak_bytes: int | None = None
     message: str = ""  # why it could not run (verdict None)
+    timing: str = ""  # how time_s and peak_bytes were measured (judge/takehome/timing.py)
 
     def as_json(self) -> dict[str, Any]:
         if self.verdict is None:
@@ -55,13 +57,21 @@ class ReferenceRun:
             "total": self.total,
             "time_s": self.time_s,
             "peak_bytes": self.peak_bytes,
+            "timing": self.timing,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ReferenceRun:
         if data["verdict"] is None:
             return cls(None, message=str(data.get("message", "")))
-        return cls(data["verdict"], data["passed"], data["total"], data["time_s"], data["peak_bytes"])
+        return cls(
+            data["verdict"],
+            data["passed"],
+            data["total"],
+            data["time_s"],
+            data["peak_bytes"],
+            timing=data.get("timing", ""),
+        )
 
 
 @dataclasses.dataclass
@@ -96,7 +106,9 @@ class Cell:
     total: int | None = None
     message: str = ""
     time_s: float | None = None
-    time_ratio: float | None = None
+    time_ratio: float | None = None  # median over the timing runs of candidate / reference
+    time_range: list[float] | None = None  # [lowest, highest] of those ratios
+    timing: str = ""  # how time and memory were measured: "workload CPU, 3 runs" | "hidden suite CPU, 1 run"
     peak_bytes: int | None = None
     memory_ratio: float | None = None
     late: bool = False

@@ -64,6 +64,11 @@ class Candidate:
         self.peak_bytes = 0
         self.abort = None
 
+    def cpu_used(self) -> float:
+        """Worker CPU seconds spent in the current test so far (restarted workers' included)."""
+        current = self._worker.cpu_seconds() - self._cpu_base if self._worker is not None else 0.0
+        return self.cpu_spent + max(0.0, current)
+
     def worker(self) -> Worker:
         if self._worker is None or not self._worker.alive():
             if self._worker is not None:
@@ -168,6 +173,11 @@ class InProcessCandidate:
     def begin_test(self, deadline: float, suite_deadline: float = math.inf, cpu_limit_s: float = math.inf) -> None:
         self.deadline = deadline
         self.peak_bytes = 0
+        self._cpu_base = time.process_time()
+
+    def cpu_used(self) -> float:
+        """CPU seconds of this process since the test began (submission and test code alike, in process)."""
+        return time.process_time() - getattr(self, "_cpu_base", time.process_time())
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -179,7 +189,9 @@ class InProcessCandidate:
         self._module = module
         guard_autograd_functions(module, self._mutable)
 
-    def _run(self, function: Callable[..., Any], args: tuple, kwargs: dict, label: str, skip_first: bool = False) -> Any:
+    def _run(
+        self, function: Callable[..., Any], args: tuple, kwargs: dict, label: str, skip_first: bool = False
+    ) -> Any:
         from judge_harness.remote import CandidateError
 
         args, kwargs = self._inward(args), self._inward(kwargs)

@@ -201,6 +201,7 @@ class JudgePlugin:
                 message=message[:MESSAGE_BYTES],
                 output=self._candidate.take_output(),
                 peak_bytes=int(self._candidate.peak_bytes),
+                cpu_s=round(self._candidate.cpu_used(), 4),
             )
         )
         if self.stop_at_first_failure and verdict is not Verdict.ACCEPTED and self._session is not None:

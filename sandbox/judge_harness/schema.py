@@ -94,6 +94,7 @@ class TestResult:
     message: str = ""
     output: str = ""
     peak_bytes: int = 0
+    cpu_s: float = 0.0  # CPU seconds the submission's worker (and its children) spent in this test
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -109,6 +110,7 @@ class TestResult:
             message=str(data.get("message", "")),
             output=str(data.get("output", "")),
             peak_bytes=int(data.get("peak_bytes", 0)),
+            cpu_s=float(data.get("cpu_s", 0.0)),
         )
 
 
