@@ -26,7 +26,7 @@ DOCUMENT_KEYS = {
     "backend",
     "message",
 }
-TEST_KEYS = {"id", "verdict", "duration_s", "message", "output", "peak_bytes"}
+TEST_KEYS = {"id", "verdict", "duration_s", "message", "output", "peak_bytes", "cpu_s"}
 
 
 def sample() -> RunResult:
