@@ -22,14 +22,18 @@ from torch import Tensor
 LOSS_TYPES = ("sigmoid", "ipo")
 
 
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)  # a bool is not a number here
+
+
 def _check_inputs(
     logps: list[Tensor], masks: list[Tensor], beta: float, label_smoothing: float, loss_type: str
 ) -> None:
-    if not isinstance(beta, int | float) or not (math.isfinite(beta) and beta > 0):
+    if not _is_number(beta) or not (math.isfinite(beta) and beta > 0):
         raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
     if loss_type not in LOSS_TYPES:
         raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
-    if not isinstance(label_smoothing, int | float) or not 0.0 <= label_smoothing <= 0.5:
+    if not _is_number(label_smoothing) or not 0.0 <= label_smoothing <= 0.5:
         raise ValueError(f"label_smoothing must be in [0, 0.5], got {label_smoothing!r}")
     if loss_type == "ipo" and label_smoothing != 0:
         raise ValueError(f"label_smoothing applies to loss_type='sigmoid' only, got {label_smoothing!r} with 'ipo'")
@@ -73,8 +77,9 @@ def dpo_loss(
 
     pi_chosen = _sequence_logp(policy_chosen_logps, chosen_mask, compute_dtype)  # (B,)
     pi_rejected = _sequence_logp(policy_rejected_logps, rejected_mask, compute_dtype)  # (B,)
-    ref_chosen = _sequence_logp(ref_chosen_logps, chosen_mask, compute_dtype)  # (B,)
-    ref_rejected = _sequence_logp(ref_rejected_logps, rejected_mask, compute_dtype)  # (B,)
+    # the reference model is frozen: no gradient reaches it, even if its log-probs require grad
+    ref_chosen = _sequence_logp(ref_chosen_logps.detach(), chosen_mask, compute_dtype)  # (B,)
+    ref_rejected = _sequence_logp(ref_rejected_logps.detach(), rejected_mask, compute_dtype)  # (B,)
 
     # h = (log pi_w - log pi_l) - (log ref_w - log ref_l)
     h = (pi_chosen - pi_rejected) - (ref_chosen - ref_rejected)  # (B,)

@@ -23,13 +23,13 @@ AGGREGATIONS = ("token", "sequence")
 
 
 def _is_real(x: object) -> bool:
-    return isinstance(x, int | float) and math.isfinite(x)
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)  # a bool is not a number
 
 
 def group_advantages(rewards: Tensor, group_size: int, *, normalize_std: bool = True, eps: float = 1e-4) -> Tensor:
     """(B,) rewards, B = groups * group_size with each group contiguous -> (B,) advantages."""
-    if rewards.dim() != 1 or not rewards.is_floating_point():
-        raise ValueError(f"rewards must be a 1-D floating tensor, got {tuple(rewards.shape)} {rewards.dtype}")
+    if rewards.dim() != 1 or not rewards.is_floating_point() or rewards.numel() == 0:
+        raise ValueError(f"rewards must be a non-empty 1-D floating tensor, got {tuple(rewards.shape)} {rewards.dtype}")
     if not isinstance(group_size, int) or group_size < 2 or rewards.numel() % group_size != 0:
         raise ValueError(f"group_size must be an int >= 2 dividing B = {rewards.numel()}, got {group_size!r}")
     if not _is_real(eps) or eps < 0:
@@ -81,10 +81,11 @@ def grpo_loss(
     compute_dtype = torch.promote_types(dtype, torch.float32)  # fp32 for half inputs
     zero = torch.zeros((), dtype=compute_dtype)
     # padded positions may hold -inf / NaN: replace them before exp so no NaN reaches the gradient
+    # old_logp, ref_logp and advantages are constants: detached, even if one of them is logp itself
     logp_c = torch.where(mask, logp.to(compute_dtype), zero)  # (B, T)
-    old_c = torch.where(mask, old_logp.to(compute_dtype), zero)  # (B, T)
-    ref_c = torch.where(mask, ref_logp.to(compute_dtype), zero)  # (B, T)
-    A = advantages.to(compute_dtype)[:, None]  # (B, 1)
+    old_c = torch.where(mask, old_logp.detach().to(compute_dtype), zero)  # (B, T)
+    ref_c = torch.where(mask, ref_logp.detach().to(compute_dtype), zero)  # (B, T)
+    A = advantages.detach().to(compute_dtype)[:, None]  # (B, 1)
 
     ratio = torch.exp(logp_c - old_c)  # (B, T) pi_theta / pi_old
     surrogate = torch.minimum(ratio * A, torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * A)  # (B, T)

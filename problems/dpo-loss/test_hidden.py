@@ -23,12 +23,16 @@ def describe(logps, kwargs) -> str:
     return f"B={B}, T={T}, {str(logps[0].dtype).removeprefix('torch.')}, {kwargs}"
 
 
-def check(candidate, tolerances, logps, masks, kwargs, label="", grad_atol=None):
-    """Loss, rewards and both gradients against the oracle; the rewards must be detached."""
+def check(candidate, tolerances, logps, masks, kwargs, label="", grad_atol=None, **layout):
+    """Loss, rewards and both gradients against the oracle; the rewards must be detached.
+
+    layout goes to the driver: transposed=True (column-major inputs), ref_grad=True (reference
+    log-probs that require grad: none may reach them).
+    """
     dtype = logps[0].dtype
     atol, rtol = tolerances[str(dtype).removeprefix("torch.")]
     expected = dpo_oracle(*logps, *masks, **kwargs)
-    loss, cr, rj, g_pc, g_pr, flags = candidate.driver.forward_backward(*logps, *masks, kwargs)
+    loss, cr, rj, g_pc, g_pr, flags = candidate.driver.forward_backward(*logps, *masks, kwargs, **layout)
     where = (label + "; " if label else "") + describe(logps, kwargs)
     assert_close(loss, expected.loss.to(dtype), name=f"loss ({where})")
     assert_close(cr, expected.chosen_rewards.to(dtype), name=f"chosen_rewards ({where})")
@@ -36,6 +40,9 @@ def check(candidate, tolerances, logps, masks, kwargs, label="", grad_atol=None)
     assert flags["loss_has_grad_fn"], f"the loss has no grad_fn ({where}): it must be differentiable"
     assert not flags["rewards_require_grad"], f"the rewards require grad ({where}): they must be detached"
     assert g_pc is not None and g_pr is not None, f"no gradient reached the policy log-probabilities ({where})"
+    assert not flags["ref_got_grad"], (
+        f"a gradient reached the reference log-probabilities ({where}): they are constants, even if they require grad"
+    )
     ga = atol if grad_atol is None else grad_atol
     assert_close(g_pc, expected.grad_policy_chosen.to(dtype), name=f"d loss / d policy_chosen_logps ({where})", atol=ga)
     assert_close(
@@ -208,11 +215,26 @@ def test_single_pair_single_token(candidate, tolerances):
 
 
 def test_non_contiguous_inputs(candidate, tolerances):
+    # the driver lays the six inputs out column-major in the worker (a transposed view)
     logps, masks = random_case(5, 3, torch.float32, seed=11)
-    logps_t = [t.T.contiguous().T for t in logps]  # same values, column-major strides
-    masks_t = [m.T.contiguous().T for m in masks]
-    assert not logps_t[0].is_contiguous()
-    check(candidate, tolerances, logps_t, masks_t, {"beta": 0.5}, "column-major inputs")
+    check(candidate, tolerances, logps, masks, {"beta": 0.5}, "column-major (transposed) inputs", transposed=True)
+    logps, masks = random_case(4, 6, torch.float64, seed=12)
+    kwargs = {"beta": 0.3, "loss_type": "ipo"}
+    check(candidate, tolerances, logps, masks, kwargs, "column-major (transposed) inputs", transposed=True)
+
+
+def test_reference_log_probs_get_no_gradient(candidate, tolerances):
+    # reference log-probs that require grad (say, from a model that was not put in no_grad)
+    logps, masks = random_case(3, 5, torch.float64, seed=19)
+    for kwargs in ({"beta": 0.5}, {"beta": 0.5, "label_smoothing": 0.2}, {"beta": 2.0, "loss_type": "ipo"}):
+        check(candidate, tolerances, logps, masks, kwargs, "reference log-probs require grad", ref_grad=True)
+
+
+def test_int_beta_and_label_smoothing_are_numbers(candidate, tolerances):
+    logps, masks = random_case(3, 4, torch.float64, seed=23)
+    check(candidate, tolerances, logps, masks, {"beta": 1}, "int beta")
+    check(candidate, tolerances, logps, masks, {"beta": 2, "label_smoothing": 0}, "int beta and label_smoothing")
+    check(candidate, tolerances, logps, masks, {"beta": 1, "label_smoothing": 0, "loss_type": "ipo"}, "int, IPO")
 
 
 def test_inputs_unchanged_and_calls_independent(candidate, tolerances):
@@ -246,7 +268,7 @@ def call(candidate, logps=None, masks=None, **kwargs):
     candidate.dpo_loss(*(logps or ex_logps), *(masks or ex_masks), **kwargs)
 
 
-@pytest.mark.parametrize("beta", [0.0, 0, -0.1, math.inf, math.nan, "0.5"])
+@pytest.mark.parametrize("beta", [0.0, 0, -0.1, math.inf, math.nan, "0.5", True], ids=str)
 def test_beta_not_positive_raises(candidate, beta):
     with expect_raises("ValueError"):
         call(candidate, beta=beta)
@@ -264,8 +286,11 @@ def test_unknown_loss_type_raises(candidate):
         {"label_smoothing": -0.01},
         {"label_smoothing": 0.51},
         {"label_smoothing": "0.1"},
+        {"label_smoothing": math.nan},
+        {"label_smoothing": False},
         {"label_smoothing": 0.1, "loss_type": "ipo"},
     ],
+    ids=str,
 )
 def test_bad_label_smoothing_raises(candidate, kwargs):
     with expect_raises("ValueError"):

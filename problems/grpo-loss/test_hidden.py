@@ -17,17 +17,31 @@ from judge_harness import assert_close, expect_raises
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-def check_loss(candidate, tolerances, tensors, adv, mask, kwargs, label=""):
+def check_loss(candidate, tolerances, tensors, adv, mask, kwargs, label="", transposed=False, same=None):
+    """Loss and d loss / d logp against the oracle.
+
+    transposed=True: the driver lays the inputs out column-major in the worker. same="old" /
+    "both" / "none": the constants require grad (old_logp, or old_logp and ref_logp, are logp
+    itself) and no gradient may reach them.
+    """
     dtype = tensors[0].dtype
     atol, _ = tolerances[str(dtype).removeprefix("torch.")]
     kw = {"aggregation": "token", **kwargs}
+    if same in ("old", "both"):
+        tensors = [tensors[0], tensors[0], tensors[0] if same == "both" else tensors[2]]
     expected, expected_grad = loss_oracle(*tensors, adv, mask, kw["clip_eps"], kw["kl_beta"], kw["aggregation"])
-    loss, grad = candidate.driver.loss_and_grad(*tensors, adv, mask, kwargs)
+    if same is None:
+        loss, grad = candidate.driver.loss_and_grad(*tensors, adv, mask, kwargs, transposed=transposed)
+        leaked = {}
+    else:
+        loss, grad, leaked = candidate.driver.constants_get_no_grad(*tensors, adv, mask, kwargs, same)
     B, T = mask.shape
     where = (label + "; " if label else "") + f"B={B}, T={T}, {str(dtype).removeprefix('torch.')}, {kwargs}"
     assert_close(loss, expected.to(dtype), name=f"loss ({where})")
     assert grad is not None, f"no gradient reached logp ({where})"
     assert_close(grad, expected_grad.to(dtype), name=f"d loss / d logp ({where})", atol=atol)
+    for name, got_grad in leaked.items():
+        assert not got_grad, f"a gradient reached {name} ({where}): it is a constant, even if it requires grad"
 
 
 def check_adv(candidate, rewards, group_size, **kwargs):
@@ -80,6 +94,23 @@ def test_advantages_random(candidate, groups, group_size, seed, ties):
 def test_advantages_half_precision(candidate, dtype):
     rewards = (torch.arange(16, dtype=torch.float64) * 0.37 % 1.0).to(DTYPES[dtype])
     check_adv(candidate, rewards, 8)
+    # a large offset: a half-precision mean or std of these groups is off by whole steps
+    offset = {"float16": [1000.0, 1000.5, 1001.0, 1001.5], "bfloat16": [64.0, 64.5, 65.0, 65.5]}[dtype]
+    check_adv(candidate, torch.tensor(offset * 2, dtype=DTYPES[dtype]), 4)
+    check_adv(candidate, torch.tensor(offset * 2, dtype=DTYPES[dtype]), 4, normalize_std=False)
+
+
+def test_advantages_tiny_nonzero_std_is_not_zero(candidate):
+    # std = 7.07e-8 is not exactly 0: the group is standardized, eps=0 included
+    rewards = torch.tensor([0.0, 1e-7, 5.0, 5.0 + 3e-9], dtype=torch.float64)
+    check_adv(candidate, rewards, 2, eps=0.0)
+    check_adv(candidate, rewards, 2, eps=0)
+
+
+def test_advantages_non_contiguous_rewards(candidate):
+    rewards = torch.tensor([1.0, 0.0, 0.0, 1.0, 2.0, 2.0, 0.5, 3.0])
+    got = candidate.driver.advantages_strided(rewards, 4, {})
+    assert_close(got, advantages_oracle(rewards, 4).float(), name="advantages of rewards with stride 2 (B=8, G=4)")
 
 
 # -- the loss, explicit -------------------------------------------------------------------------
@@ -171,6 +202,14 @@ def test_loss_random_matches_oracle(candidate, tolerances, case):
 def test_loss_half_precision(candidate, tolerances, dtype):
     tensors, adv, mask = random_case(4, 64, DTYPES[dtype], seed=2)
     check_loss(candidate, tolerances, tensors, adv, mask, {"clip_eps": 0.2, "kl_beta": 0.1}, "half precision")
+    # advantages +-100 that nearly cancel: rounding ratio * A to half precision shows in the mean
+    old = torch.full((2, 8), -1.0, dtype=torch.float64)
+    logp = old + torch.tensor([[0.1], [0.05]], dtype=torch.float64)
+    t = DTYPES[dtype]
+    adv = torch.tensor([100.0, -100.0], dtype=t)
+    mask = torch.ones(2, 8, dtype=torch.bool)
+    kwargs = {"clip_eps": 0.2, "kl_beta": 0.5}
+    check_loss(candidate, tolerances, [logp.to(t), old.to(t), (old - 0.3).to(t)], adv, mask, kwargs, "A = +-100")
 
 
 def test_float64_kept(candidate):
@@ -193,11 +232,27 @@ def test_float64_kept(candidate):
 
 
 def test_non_contiguous_inputs(candidate, tolerances):
+    # the driver lays the inputs out column-major (transposed views) in the worker
     tensors, adv, mask = random_case(5, 3, torch.float32, seed=12)
-    tensors = [t.T.contiguous().T for t in tensors]
-    mask = mask.T.contiguous().T
-    assert not tensors[0].is_contiguous()
-    check_loss(candidate, tolerances, tensors, adv, mask, {"clip_eps": 0.2, "kl_beta": 0.1, "aggregation": "sequence"})
+    for agg in ("sequence", "token"):
+        kwargs = {"clip_eps": 0.2, "kl_beta": 0.1, "aggregation": agg}
+        check_loss(candidate, tolerances, tensors, adv, mask, kwargs, "column-major inputs", transposed=True)
+
+
+@pytest.mark.parametrize("same", ["old", "both", "none"])
+def test_constants_get_no_gradient(candidate, tolerances, same):
+    # one gradient step per batch: old_logp (and ref_logp) may be the very tensor logp is;
+    # advantages, old_logp and ref_logp that require grad get none
+    tensors, adv, mask = random_case(3, 4, torch.float64, seed=27, spread=0.5)
+    tensors = [t.nan_to_num(-1.0) for t in tensors]
+    kwargs = {"clip_eps": 0.2, "kl_beta": 0.1}
+    check_loss(candidate, tolerances, tensors, adv, mask, kwargs, f"constants require grad (same={same})", same=same)
+
+
+def test_int_hyperparameters_are_numbers(candidate, tolerances):
+    tensors, adv, mask = random_case(2, 4, torch.float64, seed=29)
+    check_loss(candidate, tolerances, tensors, adv, mask, {"clip_eps": 0, "kl_beta": 1}, "int clip_eps and kl_beta")
+    check_adv(candidate, torch.tensor([1.0, 0.0, 3.0, 3.0], dtype=torch.float64), 2, eps=1)
 
 
 def test_inputs_unchanged_and_calls_independent(candidate, tolerances):
@@ -223,7 +278,9 @@ def test_two_losses_in_one_graph(candidate):
 # -- errors ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rewards", [torch.zeros(2, 2), torch.zeros(4, dtype=torch.long)], ids=["2-D", "int"])
+@pytest.mark.parametrize(
+    "rewards", [torch.zeros(2, 2), torch.zeros(4, dtype=torch.long), torch.zeros(0)], ids=["2-D", "int", "B == 0"]
+)
 def test_bad_rewards_raise(candidate, rewards):
     with expect_raises("ValueError"):
         candidate.group_advantages(rewards, 2)
@@ -235,7 +292,7 @@ def test_bad_group_size_raises(candidate, group_size):
         candidate.group_advantages(torch.zeros(4), group_size)
 
 
-@pytest.mark.parametrize("eps", [-1e-3, math.inf, math.nan])
+@pytest.mark.parametrize("eps", [-1e-3, math.inf, math.nan, True], ids=str)
 def test_bad_eps_raises(candidate, eps):
     with expect_raises("ValueError"):
         candidate.group_advantages(torch.zeros(4), 2, eps=eps)
@@ -251,7 +308,9 @@ def call(candidate, tensors=None, adv=None, mask=None, **kwargs):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"clip_eps": -0.1}, {"clip_eps": math.nan}, {"kl_beta": -1.0}, {"kl_beta": math.inf}], ids=str
+    "kwargs",
+    [{"clip_eps": -0.1}, {"clip_eps": math.nan}, {"kl_beta": -1.0}, {"kl_beta": math.inf}, {"clip_eps": True}, {"kl_beta": False}],
+    ids=str,
 )
 def test_bad_clip_eps_or_kl_beta_raises(candidate, kwargs):
     with expect_raises("ValueError"):
