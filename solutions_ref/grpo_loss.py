@@ -28,8 +28,8 @@ def _is_real(x: object) -> bool:
 
 def group_advantages(rewards: Tensor, group_size: int, *, normalize_std: bool = True, eps: float = 1e-4) -> Tensor:
     """(B,) rewards, B = groups * group_size with each group contiguous -> (B,) advantages."""
-    if rewards.dim() != 1 or not rewards.is_floating_point() or rewards.numel() == 0:
-        raise ValueError(f"rewards must be a non-empty 1-D floating tensor, got {tuple(rewards.shape)} {rewards.dtype}")
+    if rewards.dim() != 1 or not rewards.is_floating_point():
+        raise ValueError(f"rewards must be a 1-D floating tensor, got {tuple(rewards.shape)} {rewards.dtype}")
     if not isinstance(group_size, int) or group_size < 2 or rewards.numel() % group_size != 0:
         raise ValueError(f"group_size must be an int >= 2 dividing B = {rewards.numel()}, got {group_size!r}")
     if not _is_real(eps) or eps < 0:

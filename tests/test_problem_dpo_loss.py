@@ -96,3 +96,12 @@ def test_log_of_sigmoid_wrong_solution_is_infinite_at_the_extreme():
     args = (z, z + 1e4, z, z, mask, mask)
     assert math.isinf(wrong.dpo_loss(*args, beta=1.0)[0].item())
     assert reference.dpo_loss(*args, beta=1.0)[0].item() == pytest.approx(1e4)
+
+
+def test_reference_log_probs_get_no_gradient():
+    # the statement: no gradient flows into the reference log-probabilities, even if they require grad
+    pc, pr = torch.tensor([[-1.0, -2.0]], requires_grad=True), torch.tensor([[-1.5, -0.5]], requires_grad=True)
+    rc, rr = torch.tensor([[-1.2, -2.0]], requires_grad=True), torch.tensor([[-1.0, -1.0]], requires_grad=True)
+    mask = torch.ones(1, 2, dtype=torch.bool)
+    reference.dpo_loss(pc, pr, rc, rr, mask, mask, beta=1)[0].backward()
+    assert rc.grad is None and rr.grad is None and pc.grad is not None

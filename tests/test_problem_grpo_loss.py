@@ -90,3 +90,16 @@ def test_statement_examples():
     assert round(loss.item(), 6) == round(-(1.2 + 1.0 - 0.1 * kl) / 2, 6) == -1.090343
     loss = reference.grpo_loss(logp, old, ref, torch.tensor([-1.0]), mask, clip_eps=0.2, kl_beta=0.1)
     assert round(loss.item(), 6) == 1.509657
+
+
+def test_old_logp_being_logp_gives_minus_advantage_gradient():
+    # the statement: grpo_loss(logp, logp, ...) has ratio 1 and, without KL, gradient -A_i / N
+    logp = torch.tensor([[-1.0, -2.0, -0.5], [-0.3, -0.7, -1.1]], dtype=torch.float64, requires_grad=True)
+    adv = torch.tensor([1.5, -0.5], dtype=torch.float64, requires_grad=True)
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    loss = reference.grpo_loss(logp, logp, logp, adv, mask, clip_eps=0.2, kl_beta=0.1)
+    loss.backward()
+    assert math.isclose(float(loss), -(2 * 1.5 + 3 * -0.5) / 5, rel_tol=1e-12)
+    expected = torch.where(mask, -adv.detach()[:, None] / 5, 0.0)
+    torch.testing.assert_close(logp.grad, expected, atol=1e-12, rtol=0)
+    assert adv.grad is None
