@@ -8,7 +8,7 @@ from judge_harness import assert_close, expect_raises
 def test_nf4_example(candidate):
     w = torch.tensor([[0.5, -1.0, 0.0], [0.25, 4.0, -2.0], [1.0, 3.0, -0.6]])
     packed, absmax = candidate.nf4_quantize(w, 4)
-    assert_close(packed, torch.tensor([192, 122, 242, 174, 0], dtype=torch.uint8), name="packed")
+    assert_close(packed, torch.tensor([192, 122, 242, 174, 0], dtype=torch.uint8), name="packed", atol=0, rtol=0)
     assert_close(absmax, torch.tensor([1.0, 4.0, 0.6]), name="absmax", atol=0, rtol=0)
     w_hat = candidate.nf4_dequantize(packed, absmax, (3, 3), 4)
     expected = torch.tensor(
