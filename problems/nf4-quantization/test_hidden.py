@@ -225,7 +225,7 @@ def weights(draw):
     return shape, dtype, block_size, spread, draw(st.integers(0, 2**16))
 
 
-@settings(max_examples=25, report_multiple_bugs=False)
+@settings(max_examples=15, report_multiple_bugs=False)
 @given(case=weights())
 def test_random_weights_match_oracle(candidate, case):
     shape, dtype, block_size, spread, seed = case
@@ -241,7 +241,7 @@ def absmax_vectors(draw):
     return n, block_size, low, width, draw(st.integers(0, 2**16))
 
 
-@settings(max_examples=20, report_multiple_bugs=False)
+@settings(max_examples=12, report_multiple_bugs=False)
 @given(case=absmax_vectors())
 def test_random_double_quantization_matches_oracle(candidate, case):
     n, block_size, low, width, seed = case
