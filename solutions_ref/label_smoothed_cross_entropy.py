@@ -30,10 +30,11 @@ def _check_labels(logits: Tensor, labels: Tensor, ignore_index: int) -> None:
     if labels.dtype != torch.int64:
         raise ValueError(f"labels must be int64, got {labels.dtype}")
     V = logits.size(-1)
-    in_range = (labels >= 0) & (labels < V)
-    if not (in_range | (labels == ignore_index)).all():
-        bad = labels[~(in_range | (labels == ignore_index))]
-        raise ValueError(f"labels must be in [0, {V}) or ignore_index={ignore_index}, got {bad[:4].tolist()}")
+    allowed = ((labels >= 0) & (labels < V)) | (labels == ignore_index)
+    if not allowed.all():
+        raise ValueError(
+            f"labels must be in [0, {V}) or ignore_index={ignore_index}, got {labels[~allowed][:4].tolist()}"
+        )
 
 
 def _token_losses(logits: Tensor, labels: Tensor, label_smoothing: float, ignore_index: int) -> tuple[Tensor, Tensor]:
@@ -47,8 +48,7 @@ def _token_losses(logits: Tensor, labels: Tensor, label_smoothing: float, ignore
     nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (...)
     smooth = -logp.mean(dim=-1)  # (...) eps / V on every class, y included
     loss = (1.0 - label_smoothing) * nll + label_smoothing * smooth
-    zero = torch.zeros((), dtype=compute_dtype)
-    return torch.where(valid, loss, zero), valid
+    return torch.where(valid, loss, 0.0), valid
 
 
 def cross_entropy(
@@ -99,19 +99,19 @@ def accumulated_loss(
             )
         if logits.dtype != first.dtype or logits.size(-1) != first.size(-1):
             raise ValueError(
-                f"micro-batches must share dtype and V, got {first.dtype} V={first.size(-1)} and {logits.dtype} V={logits.size(-1)}"
+                f"micro-batches must share dtype and V, got {first.dtype} V={first.size(-1)}"
+                f" and {logits.dtype} V={logits.size(-1)}"
             )
         if labels.shape != logits.shape[:-1]:
             raise ValueError(f"labels must have shape {tuple(logits.shape[:-1])}, got {tuple(labels.shape)}")
         _check_labels(logits, labels[:, 1:], ignore_index)
 
-    total = torch.zeros((), dtype=torch.promote_types(first.dtype, torch.float32))
-    count = 0
+    sums, count = [], 0
     for logits, labels in micro_batches:
         # shift: position t predicts token t + 1; the last position has no target
         loss, valid = _token_losses(logits[:, :-1], labels[:, 1:], label_smoothing, ignore_index)  # (B, T - 1)
-        total = total + loss.sum()
+        sums.append(loss.sum())
         count += int(valid.sum())
     if count == 0:
         raise ValueError("no target token is left: every shifted label is ignore_index")
-    return (total / count).to(first.dtype)
+    return (torch.stack(sums).sum() / count).to(first.dtype)  # one mean over every micro-batch's targets

@@ -64,8 +64,9 @@ def accumulated_oracle(micro_batches, label_smoothing: float = 0.0, ignore_index
         n += int((targets != ignore_index).sum())
         e = cross_entropy_oracle(logits[:, :-1], targets, label_smoothing, ignore_index, "sum")
         sums.append(e.loss)
-        last = torch.zeros(logits.shape[0], 1, logits.shape[-1], dtype=torch.float64)
-        grads.append(torch.cat([e.grad, last], dim=1))  # last position: no target
+        grad = torch.zeros(logits.shape, dtype=torch.float64)  # the last position has no target
+        grad[:, :-1] = e.grad
+        grads.append(grad)
     return torch.stack(sums).sum() / n, [g / n for g in grads]
 
 
