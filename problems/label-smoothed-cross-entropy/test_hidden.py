@@ -286,6 +286,7 @@ def test_accumulated_not_mean_of_means(candidate):
     b = random_case((3, 4), 5, torch.float64, seed=22, ignore_frac=0.0)
     check_accumulated(candidate, [a, b], {}, "1 and 9 targets")
     check_accumulated(candidate, [b, a], {"label_smoothing": 0.2}, "9 and 1 targets")
+    check_accumulated(candidate, (a, b), {}, "a tuple of micro-batches")
 
 
 def test_accumulated_shift_is_next_token(candidate):
