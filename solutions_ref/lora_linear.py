@@ -17,9 +17,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-HALF = (torch.float16, torch.bfloat16)
-
-
 class LoRALinear(nn.Module):
     def __init__(self, base: nn.Linear, r: int, alpha: float, dropout: float = 0.0, use_rslora: bool = False) -> None:
         super().__init__()
@@ -36,7 +33,6 @@ class LoRALinear(nn.Module):
         self.base.weight.requires_grad_(False)  # frozen: only A and B train
         if self.base.bias is not None:
             self.base.bias.requires_grad_(False)
-        self.r = r
         self.dropout = float(dropout)
         self.scaling = alpha / math.sqrt(r) if use_rslora else alpha / r
         self.merged = False
