@@ -181,7 +181,7 @@ def cases(draw):
     return lead, C, F, r, dtype, alpha, kwargs, draw(st.booleans()), draw(st.booleans()), draw(st.integers(0, 2**16))
 
 
-@settings(max_examples=25, report_multiple_bugs=False)
+@settings(max_examples=20, report_multiple_bugs=False)
 @given(case=cases())
 def test_random_matches_oracle(candidate, case):
     lead, C, F, r, dtype, alpha, kwargs, bias, train, seed = case
