@@ -149,6 +149,29 @@ def test_statement_examples(candidate):
     assert_close(lora(x, torch.tensor([True, False])), torch.tensor([7.5, 1.5]), name="example output, eval")
 
 
+def test_merge_twice_and_unmerge_twice_do_nothing(candidate):
+    W, b, A, B = random_layer(12, 5, 4, r=2)
+    lora, base = build(candidate, W, b, 2, 4.0, A=A, B=B)
+    lora.unmerge()
+    after = candidate.driver.state(lora, base)
+    assert after["merged"] is False, "unmerge() before any merge set merged"
+    assert_close(after["weight"], W, name="weight after unmerge() on an unmerged layer", atol=0, rtol=0)
+    W_merged = merged_weight(W, A, B, 2.0)
+    for _ in range(2):
+        lora.merge()
+        after = candidate.driver.state(lora, base)
+        assert after["merged"] is True, "merged is not True after merge()"
+        assert_close(after["weight"], W_merged.float(), name="weight after merge() called twice")
+        assert_close(after["bias"], b, name="bias after merge()", atol=0, rtol=0)
+        assert_close(after["A"], A, name="lora_A after merge()", atol=0, rtol=0)
+        assert_close(after["B"], B, name="lora_B after merge()", atol=0, rtol=0)
+    for _ in range(2):
+        lora.unmerge()
+        after = candidate.driver.state(lora, base)
+        assert after["merged"] is False, "merged is not False after unmerge()"
+        assert_restored(after["weight"], W, delta_weight(A, B, 2.0), label="unmerge() called twice")
+
+
 @pytest.mark.parametrize(
     ("r", "alpha", "use_rslora"), [(4, 8.0, False), (4, 8.0, True), (3, 1.5, True), (1, 2.0, True), (16, 16, False)]
 )
@@ -253,29 +276,6 @@ def test_merged_forward_ignores_dropout(candidate):
 
 
 # -- merge / unmerge state ----------------------------------------------------------------------
-
-
-def test_merge_twice_and_unmerge_twice_do_nothing(candidate):
-    W, b, A, B = random_layer(12, 5, 4, r=2)
-    lora, base = build(candidate, W, b, 2, 4.0, A=A, B=B)
-    lora.unmerge()
-    after = candidate.driver.state(lora, base)
-    assert after["merged"] is False, "unmerge() before any merge set merged"
-    assert_close(after["weight"], W, name="weight after unmerge() on an unmerged layer", atol=0, rtol=0)
-    W_merged = merged_weight(W, A, B, 2.0)
-    for _ in range(2):
-        lora.merge()
-        after = candidate.driver.state(lora, base)
-        assert after["merged"] is True, "merged is not True after merge()"
-        assert_close(after["weight"], W_merged.float(), name="weight after merge() called twice")
-        assert_close(after["bias"], b, name="bias after merge()", atol=0, rtol=0)
-        assert_close(after["A"], A, name="lora_A after merge()", atol=0, rtol=0)
-        assert_close(after["B"], B, name="lora_B after merge()", atol=0, rtol=0)
-    for _ in range(2):
-        lora.unmerge()
-        after = candidate.driver.state(lora, base)
-        assert after["merged"] is False, "merged is not False after unmerge()"
-        assert_restored(after["weight"], W, delta_weight(A, B, 2.0), label="unmerge() called twice")
 
 
 def test_merge_unmerge_cycles_with_adapter_updates(candidate):
