@@ -287,7 +287,7 @@ def runs(draw):
     )
 
 
-@settings(max_examples=25, report_multiple_bugs=False)
+@settings(max_examples=15, report_multiple_bugs=False)
 @given(case=runs())
 def test_random_runs_match_oracle(candidate, tolerances, case):
     overrides, sizes, kwargs, dtype, scale, n_steps, some_none, seed = case
@@ -463,7 +463,7 @@ def test_warmup_zero_and_floor_zero(candidate):
     check_lr(candidate, 0, 1, 2, 0.0, 0.0)
 
 
-@settings(max_examples=40)
+@settings(max_examples=25)
 @given(
     warmup=st.integers(0, 50),
     length=st.integers(1, 200),
@@ -610,7 +610,7 @@ def test_clip_accepts_a_tensor_or_a_generator(candidate, tolerances, layout):
     check_clip(candidate, tolerances, grads, 1.0, f"params as a {layout}", layout)
 
 
-@settings(max_examples=20, report_multiple_bugs=False)
+@settings(max_examples=12, report_multiple_bugs=False)
 @given(
     n=st.integers(1, 4),
     dtype=st.sampled_from(["float32", "float64", "float16"]),
