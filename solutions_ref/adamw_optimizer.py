@@ -64,8 +64,8 @@ class AdamW(torch.optim.Optimizer):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # m
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # v
+                    state["exp_avg"] = torch.zeros_like(p)  # m, with p's strides
+                    state["exp_avg_sq"] = torch.zeros_like(p)  # v
                 state["step"] += 1
                 t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
 
@@ -90,9 +90,7 @@ def warmup_cosine(step: int, warmup: int, total: int, peak: float, floor: float 
         raise ValueError(f"need peak >= 0 and 0 <= floor <= peak, got peak={peak!r}, floor={floor!r}")
     if step < warmup:
         return peak * step / warmup
-    if step > total:
-        return float(floor)
-    progress = (step - warmup) / (total - warmup)  # in [0, 1]
+    progress = (min(step, total) - warmup) / (total - warmup)  # in [0, 1]: floor from total on
     return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
 
 

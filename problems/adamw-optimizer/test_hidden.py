@@ -382,9 +382,20 @@ def test_closure_is_called_with_grad_enabled_and_returned(candidate, tolerances)
 # -- AdamW: errors ----------------------------------------------------------------------------------------
 
 
-def bad_arguments(where: str, key: str, value) -> tuple[dict | None, dict | None]:
-    """(constructor kwargs, the second group's overrides) with the bad value in one of them."""
-    return ({key: value}, None) if where == "kwargs" else (None, {key: value})
+GOOD = {"lr": 0.1, "betas": (0.9, 0.99), "eps": 1e-6, "weight_decay": 0.0}
+WHERE = ["kwargs", "group", "kwargs-overridden"]
+
+
+def construct_with_bad(candidate, where: str, key: str, value) -> int:
+    """The bad value as a constructor argument, as the second group's override, or as an argument
+    that every group overrides with a good value (the argument must still be validated)."""
+    groups = [{"params": [torch.zeros(2)]}, {"params": [torch.zeros(3)]}]
+    if where == "group":
+        groups[1][key] = value
+        return candidate.driver.construct(groups, {})
+    if where == "kwargs-overridden":
+        groups = [{**group, key: GOOD[key]} for group in groups]
+    return candidate.driver.construct(groups, {key: value})
 
 
 def construct(candidate, kwargs=None, override=None):
@@ -392,32 +403,32 @@ def construct(candidate, kwargs=None, override=None):
     return candidate.driver.construct(groups, kwargs or {})
 
 
-@pytest.mark.parametrize("where", ["kwargs", "group"])
+@pytest.mark.parametrize("where", WHERE)
 @pytest.mark.parametrize("lr", [-1e-3, math.nan])
 def test_bad_lr_raises(candidate, where, lr):
     with expect_raises("ValueError"):
-        construct(candidate, *bad_arguments(where, "lr", lr))
+        construct_with_bad(candidate, where, "lr", lr)
 
 
-@pytest.mark.parametrize("where", ["kwargs", "group"])
+@pytest.mark.parametrize("where", WHERE)
 @pytest.mark.parametrize("betas", [(1.0, 0.999), (0.9, 1.0), (-0.1, 0.999), (0.9, -0.5), (math.nan, 0.9), (0.9,)])
 def test_bad_betas_raise(candidate, where, betas):
     with expect_raises("ValueError"):
-        construct(candidate, *bad_arguments(where, "betas", betas))
+        construct_with_bad(candidate, where, "betas", betas)
 
 
-@pytest.mark.parametrize("where", ["kwargs", "group"])
+@pytest.mark.parametrize("where", WHERE)
 @pytest.mark.parametrize("eps", [-1e-8, math.nan])
 def test_bad_eps_raises(candidate, where, eps):
     with expect_raises("ValueError"):
-        construct(candidate, *bad_arguments(where, "eps", eps))
+        construct_with_bad(candidate, where, "eps", eps)
 
 
-@pytest.mark.parametrize("where", ["kwargs", "group"])
+@pytest.mark.parametrize("where", WHERE)
 @pytest.mark.parametrize("weight_decay", [-0.1, math.nan])
 def test_bad_weight_decay_raises(candidate, where, weight_decay):
     with expect_raises("ValueError"):
-        construct(candidate, *bad_arguments(where, "weight_decay", weight_decay))
+        construct_with_bad(candidate, where, "weight_decay", weight_decay)
 
 
 def test_empty_parameter_list_raises(candidate):
@@ -552,6 +563,9 @@ def test_clip_epsilon_in_the_coefficient(candidate, tolerances):
     assert_close(
         out["grads"][0], torch.tensor([0.6 * c, 0.8 * c], dtype=F64), name="clipped float64 gradient", atol=1e-15
     )
+    # max_norm == total norm: clip_coef = 1 / (1 + 1e-6) < 1, so the gradients are (slightly) scaled
+    out = check_clip(candidate, tolerances, grads, 1.0, "float64, max_norm equal to the total norm 1")
+    assert not torch.equal(out["grads"][0], grads[0]), "max_norm == total norm: clip_coef < 1 must still scale"
     tiny = [torch.tensor([3e-4, 4e-4])]  # total 5e-4: the 1e-6 is 0.2% of it
     check_clip(candidate, tolerances, tiny, 1e-4, "float32, total 5e-4")
 
