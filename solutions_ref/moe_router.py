@@ -46,7 +46,7 @@ def _top_k(probs: Tensor, k: int) -> tuple[Tensor, Tensor]:
     return values[:, :k], indices[:, :k]
 
 
-def expert_capacity(N: int, E: int, k: int, capacity_factor: float) -> int:
+def _expert_capacity(N: int, E: int, k: int, capacity_factor: float) -> int:
     """Slots per expert: ceil(capacity_factor * N * k / E), so at least 1."""
     return math.ceil(capacity_factor * N * k / E)
 
@@ -83,7 +83,7 @@ def route(
         gates = gates / gates.sum(dim=-1, keepdim=True)  # over the k selected, before any drop
 
     # priority: rank 0 of every token in token order, then rank 1, ... (GShard's top-2 order)
-    capacity = expert_capacity(N, E, k, capacity_factor)
+    capacity = _expert_capacity(N, E, k, capacity_factor)
     slot_expert = expert_index.T.reshape(-1)  # (k * N,) rank-major
     expert_mask = F.one_hot(slot_expert, E)  # (k * N, E)
     position_in_expert = (torch.cumsum(expert_mask, dim=0) - 1) * expert_mask  # (k * N, E)

@@ -26,7 +26,7 @@ def test_loss_example_with_padding(candidate):
     logits = torch.tensor([[2.0, 0.0], [0.0, 0.0], [1.0, 0.0], [5.0, 9.0]])
     loss = candidate.load_balancing_loss(logits, 1, torch.tensor([[1, 1], [1, 0]]))
     assert_close(loss, torch.tensor(1.407904), name="load-balancing loss (masked)", atol=1e-6)
-    assert_close(candidate.load_balancing_loss(logits, 1), torch.tensor(1.032478), name="loss (no mask)", atol=1e-6)
+    assert_close(candidate.load_balancing_loss(logits, 1), torch.tensor(1.032460), name="loss (no mask)", atol=1e-6)
 
 
 def test_k_zero_raises(candidate):
