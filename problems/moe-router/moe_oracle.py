@@ -61,7 +61,7 @@ def capacity_of(N: int, E: int, k: int, capacity_factor: float) -> int:
 
 def logits_of(x: Tensor, w_gate: Tensor) -> list[list[float]]:
     xs, ws = _rows(x), _rows(w_gate)
-    E = len(ws[0])
+    E = w_gate.shape[1]  # ws is [] when C = 0
     return [[math.fsum(xc * ws[c][e] for c, xc in enumerate(row)) for e in range(E)] for row in xs]
 
 

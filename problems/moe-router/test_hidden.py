@@ -181,6 +181,13 @@ def test_k_equals_E_and_a_single_expert(candidate):
     check_route(candidate, x[:1], w, "N = 1", k=2, capacity_factor=0.25)
 
 
+def test_model_dim_zero_is_allowed(candidate):
+    # C = 0 is a legal (if useless) shape: every logit is 0, so every rank is a tie
+    x, w = torch.ones(3, 0), torch.ones(0, 4)
+    index, _, _ = check_route(candidate, x, w, "C = 0", k=2, capacity_factor=2.0, renormalize=False)
+    assert index.tolist() == [[0, 1]] * 3, f"expert_index {index.tolist()} for all-zero logits"
+
+
 @st.composite
 def route_cases(draw):
     N, C, E = draw(st.integers(1, 12)), draw(st.integers(1, 6)), draw(st.integers(1, 8))
