@@ -188,40 +188,6 @@ def test_model_dim_zero_is_allowed(candidate):
     assert index.tolist() == [[0, 1]] * 3, f"expert_index {index.tolist()} for all-zero logits"
 
 
-@st.composite
-def route_cases(draw):
-    N, C, E = draw(st.integers(1, 12)), draw(st.integers(1, 6)), draw(st.integers(1, 8))
-    k = draw(st.integers(1, E))
-    capacity_factor = draw(st.sampled_from(CAPACITY_FACTORS))
-    return (
-        N,
-        C,
-        E,
-        k,
-        capacity_factor,
-        draw(st.sampled_from(list(DTYPES))),
-        draw(st.booleans()),
-        draw(st.integers(0, 2**16)),
-    )
-
-
-def orders_agree(N, E, k, capacity_factor) -> bool:
-    try:
-        capacity_of(N, E, k, capacity_factor)
-    except AssertionError:
-        return False
-    return True
-
-
-@settings(max_examples=30, report_multiple_bugs=False)
-@given(case=route_cases())
-def test_route_random_matches_oracle(candidate, case):
-    N, C, E, k, capacity_factor, dtype, renormalize, seed = case
-    assume(orders_agree(N, E, k, capacity_factor))
-    x, w = grid_case(N, C, E, DTYPES[dtype], seed)
-    check_route(candidate, x, w, f"seed {seed}", k=k, capacity_factor=capacity_factor, renormalize=renormalize)
-
-
 def test_renormalize_false_explicit_vs_default(candidate):
     x, w = grid_case(6, 4, 4, torch.float64, seed=9)
     default = check_route(candidate, x, w, "default", k=2, capacity_factor=1.0)
@@ -365,24 +331,6 @@ def test_mask_of_ones_equals_no_mask(candidate):
     check_loss(candidate, logits, 2, torch.ones(6, 1, dtype=torch.bool), "mask (6, 1)")
 
 
-@st.composite
-def loss_cases(draw):
-    B, T, E = draw(st.integers(1, 3)), draw(st.integers(1, 5)), draw(st.integers(1, 8))
-    k = draw(st.integers(1, E))
-    mask_kind = draw(st.sampled_from(["none", "bool", "int64"]))
-    valid = draw(st.lists(st.booleans(), min_size=B * T, max_size=B * T).filter(any))
-    return B, T, E, k, mask_kind, valid, draw(st.sampled_from(list(DTYPES))), draw(st.integers(0, 2**16))
-
-
-@settings(max_examples=25, report_multiple_bugs=False)
-@given(case=loss_cases())
-def test_loss_random_matches_oracle(candidate, case):
-    B, T, E, k, mask_kind, valid, dtype, seed = case
-    logits = grid_logits(B * T, E, DTYPES[dtype], seed)
-    mask = None if mask_kind == "none" else torch.tensor(valid).reshape(B, T).to(getattr(torch, mask_kind))
-    check_loss(candidate, logits, k, mask, f"seed {seed}", grad=dtype in ("float32", "float64"))
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_loss_large_logits(candidate, dtype):
     logits = torch.tensor([[1e4, 1e4 - 1.0, -1e4], [-1e4, 1e4, 1e4 - 0.5], [1e4 - 2.0, -1e4, 1e4]], dtype=DTYPES[dtype])
@@ -513,3 +461,58 @@ def test_bad_attention_mask_raises(candidate, case):
 def test_mask_without_valid_tokens_raises(candidate, mask_dtype):
     with expect_raises("ValueError"):
         candidate.load_balancing_loss(torch.zeros(4, 5), 1, torch.zeros(2, 2).to(getattr(torch, mask_dtype)))
+
+
+# -- property-based against the oracle (last: the explicit tests above fail faster) -----------------
+
+
+@st.composite
+def route_cases(draw):
+    N, C, E = draw(st.integers(1, 12)), draw(st.integers(1, 6)), draw(st.integers(1, 8))
+    k = draw(st.integers(1, E))
+    capacity_factor = draw(st.sampled_from(CAPACITY_FACTORS))
+    return (
+        N,
+        C,
+        E,
+        k,
+        capacity_factor,
+        draw(st.sampled_from(list(DTYPES))),
+        draw(st.booleans()),
+        draw(st.integers(0, 2**16)),
+    )
+
+
+def orders_agree(N, E, k, capacity_factor) -> bool:
+    try:
+        capacity_of(N, E, k, capacity_factor)
+    except AssertionError:
+        return False
+    return True
+
+
+@settings(max_examples=30, report_multiple_bugs=False)
+@given(case=route_cases())
+def test_route_random_matches_oracle(candidate, case):
+    N, C, E, k, capacity_factor, dtype, renormalize, seed = case
+    assume(orders_agree(N, E, k, capacity_factor))
+    x, w = grid_case(N, C, E, DTYPES[dtype], seed)
+    check_route(candidate, x, w, f"seed {seed}", k=k, capacity_factor=capacity_factor, renormalize=renormalize)
+
+
+@st.composite
+def loss_cases(draw):
+    B, T, E = draw(st.integers(1, 3)), draw(st.integers(1, 5)), draw(st.integers(1, 8))
+    k = draw(st.integers(1, E))
+    mask_kind = draw(st.sampled_from(["none", "bool", "int64"]))
+    valid = draw(st.lists(st.booleans(), min_size=B * T, max_size=B * T).filter(any))
+    return B, T, E, k, mask_kind, valid, draw(st.sampled_from(list(DTYPES))), draw(st.integers(0, 2**16))
+
+
+@settings(max_examples=25, report_multiple_bugs=False)
+@given(case=loss_cases())
+def test_loss_random_matches_oracle(candidate, case):
+    B, T, E, k, mask_kind, valid, dtype, seed = case
+    logits = grid_logits(B * T, E, DTYPES[dtype], seed)
+    mask = None if mask_kind == "none" else torch.tensor(valid).reshape(B, T).to(getattr(torch, mask_kind))
+    check_loss(candidate, logits, k, mask, f"seed {seed}", grad=dtype in ("float32", "float64"))
