@@ -210,11 +210,14 @@ class Ready(StandIn):
 
 
 @pytest.mark.parametrize("verbose", [False, True])
-def test_verbose_shows_the_diff_pytest_hides(tmp_path: Path, verbose: bool) -> None:
+def test_verbose_shows_the_diff_pytest_hides(tmp_path: Path, verbose: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """`judge submit -v` travels to the checker as spec["verbose"]: assertion diffs come in full, and
-    without it the hint names the judge's -v, not pytest's -vv."""
+    without it the hint names the judge's -v, not pytest's -vv. The same under CI (pytest stops
+    truncating when $CI is set; the checker must not)."""
     from judge_harness.checker import run_tests
     from judge_harness.schema import RunResult
+
+    monkeypatch.setenv("CI", "true")
 
     (tmp_path / "test_diff.py").write_text(DIFF_SUITE)
     spec = {

@@ -153,10 +153,14 @@ def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult, started: 
     ]
     stdout = sys.stdout
     sys.stdout = sys.stderr
+    # pytest stops truncating assertion messages when it thinks it runs on CI ($CI, $BUILD_NUMBER):
+    # a verdict's message must not depend on the environment the judge was started from.
+    on_ci = {name: os.environ.pop(name) for name in ("CI", "BUILD_NUMBER") if name in os.environ}
     try:
         code = pytest.main(args, plugins=[plugin])
     finally:
         sys.stdout = stdout
+        os.environ.update(on_ci)
     result.tests = plugin.results
     result.peak_bytes = max((t.peak_bytes for t in plugin.results), default=0)
     if plugin.collection_errors or (code not in (0, 1) and not plugin.results):
