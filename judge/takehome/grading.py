@@ -83,175 +83,143 @@ def grade(
         candidates = [inspect(owner, folder, name) for owner, folder, name in zip(owners, opened, names, strict=True)]
         for candidate, folder in zip(candidates, folders, strict=True):
             candidate.folder = folder  # the report names what the grader gave, not the scratch copy
-        return _grade(
-            bundles,
-            owners,
-            candidates,
-            opened,
-            entries,
-            problems,
-            backend,
-            jobs,
-            threshold,
-            progress,
-            now,
-            force,
-            label,
-            timing_runs,
-        )
+        work: list[tuple[int, str, Path]] = [(REFERENCE, slug, problem.reference) for slug, problem in problems.items()]
+        for index, candidate in enumerate(candidates):
+            if not candidate.blocked:
+                work += [
+                    (index, slug, path)
+                    for slug, path in candidate.solutions.items()
+                    if force or slug not in candidate.edited
+                ]
+        results: Results = {}
+        if progress:
+            progress(0, len(work), "")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {pool.submit(_judge, problems[slug], path, backend): (who, slug) for who, slug, path in work}
+            try:
+                for future in concurrent.futures.as_completed(futures):
+                    who, slug = futures[future]
+                    results[who, slug] = future.result()
+                    if progress:
+                        progress(
+                            len(results),
+                            len(work),
+                            f"{'reference' if who == REFERENCE else candidates[who].name} {slug}",
+                        )
+            except KeyboardInterrupt:
+                for future in futures:
+                    future.cancel()
+                abort_all(backend)  # the docker and queue backends end their runs in flight now
+                raise
+        accepted = {
+            (who, slug): path
+            for who, slug, path in work
+            if who != REFERENCE
+            and isinstance(results.get((who, slug)), RunResult)
+            and results[who, slug].verdict is Verdict.ACCEPTED
+        }
+        figures: dict[tuple[int, str], timing.Figures] = {}
+        if timing_runs > 0:
+            figures = timing.measure(
+                problems,
+                accepted,
+                backend,
+                jobs=jobs,
+                runs=timing_runs,
+                progress=progress,
+                names=lambda i: candidates[i].name,
+            )
+        for (who, slug), result in results.items():
+            if (who, slug) not in figures and isinstance(result, RunResult):
+                reference = results.get((REFERENCE, slug))
+                figures[who, slug] = timing.from_suite(result, reference if isinstance(reference, RunResult) else None)
 
+        report_problems = []
+        for slug, entry in entries.items():
+            problem, reference = problems[slug], results[(REFERENCE, slug)]
+            if isinstance(reference, RunResult):
+                measured = figures[REFERENCE, slug]
+                ran = ReferenceRun(
+                    reference.verdict.value,
+                    reference.passed,
+                    len(reference.tests),
+                    measured.cpu_s,
+                    measured.peak_bytes,
+                    timing=measured.method,
+                )
+            else:
+                ran = ReferenceRun(None, message=reference)
+            hashes = {e.problem_hash for b in bundles for e in b.problems if e.slug == slug}
+            changed = any(problem.content_hash() != digest for digest in hashes)
+            report_problems.append(ProblemRow(slug, entry.title, list(problem.forbidden), changed, ran))
 
-def _grade(
-    bundles,
-    owners,
-    candidates,
-    opened,
-    entries,
-    problems,
-    backend,
-    jobs,
-    threshold,
-    progress,
-    now,
-    force,
-    label,
-    timing_runs,
-) -> Report:
-    work: list[tuple[int, str, Path]] = [(REFERENCE, slug, problem.reference) for slug, problem in problems.items()]
-    for index, candidate in enumerate(candidates):
-        if not candidate.blocked:
-            work += [
-                (index, slug, path)
-                for slug, path in candidate.solutions.items()
-                if force or slug not in candidate.edited
+        sources: dict[str, dict[str, str]] = {slug: {} for slug in entries}
+        known = {slug: known_sources(problem) for slug, problem in problems.items()}
+        report_candidates = []
+        for index, (candidate, owner, folder) in enumerate(zip(candidates, owners, opened, strict=True)):
+            cells = [
+                _cell(index, candidate, entry, problems[entry.slug], results, owner.deadline, sources)
+                for entry in owner.problems
             ]
-    results: Results = {}
-    if progress:
-        progress(0, len(work), "")
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(_judge, problems[slug], path, backend): (who, slug) for who, slug, path in work}
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                who, slug = futures[future]
-                results[who, slug] = future.result()
-                if progress:
-                    progress(
-                        len(results), len(work), f"{'reference' if who == REFERENCE else candidates[who].name} {slug}"
-                    )
-        except KeyboardInterrupt:
-            for future in futures:
-                future.cancel()
-            abort_all(backend)  # the docker and queue backends end their runs in flight now
-            raise
-    accepted = {
-        (who, slug): path
-        for who, slug, path in work
-        if who != REFERENCE
-        and isinstance(results.get((who, slug)), RunResult)
-        and results[who, slug].verdict is Verdict.ACCEPTED
-    }
-    figures: dict[tuple[int, str], timing.Figures] = {}
-    if timing_runs > 0:
-        figures = timing.measure(
-            problems,
-            accepted,
-            backend,
-            jobs=jobs,
-            runs=timing_runs,
-            progress=progress,
-            names=lambda i: candidates[i].name,
-        )
-    for (who, slug), result in results.items():
-        if (who, slug) not in figures and isinstance(result, RunResult):
-            reference = results.get((REFERENCE, slug))
-            figures[who, slug] = timing.from_suite(result, reference if isinstance(reference, RunResult) else None)
-
-    report_problems = []
-    for slug, entry in entries.items():
-        problem, reference = problems[slug], results[(REFERENCE, slug)]
-        if isinstance(reference, RunResult):
-            measured = figures[REFERENCE, slug]
-            ran = ReferenceRun(
-                reference.verdict.value,
-                reference.passed,
-                len(reference.tests),
-                measured.cpu_s,
-                measured.peak_bytes,
-                timing=measured.method,
-            )
-        else:
-            ran = ReferenceRun(None, message=reference)
-        hashes = {e.problem_hash for b in bundles for e in b.problems if e.slug == slug}
-        changed = any(problem.content_hash() != digest for digest in hashes)
-        report_problems.append(ProblemRow(slug, entry.title, list(problem.forbidden), changed, ran))
-
-    sources: dict[str, dict[str, str]] = {slug: {} for slug in entries}
-    known = {slug: known_sources(problem) for slug, problem in problems.items()}
-    report_candidates = []
-    for index, (candidate, owner, folder) in enumerate(zip(candidates, owners, opened, strict=True)):
-        cells = [
-            _cell(index, candidate, entry, problems[entry.slug], results, owner.deadline, sources)
-            for entry in owner.problems
-        ]
-        sealed = cohort.check_seal(owner, folder) if folder.is_dir() else cohort.SealCheck("no seal")
-        for cell in cells:
-            measured = figures.get((index, cell.problem))
-            if measured is not None and cell.verdict is not None:
-                cell.time_s, cell.peak_bytes, cell.timing = measured.cpu_s, measured.peak_bytes, measured.method
-                cell.time_ratio, cell.memory_ratio = measured.time_ratio, measured.memory_ratio
-                cell.time_range = list(measured.time_range) if measured.time_range else None
-                if measured.message:
-                    cell.flags.append(measured.message)
-            source = sources[cell.problem].get(candidate.name)
-            if source is not None:
-                stub = problems[cell.problem].stub.read_text(encoding="utf-8")
-                cell.flags = scan.origin_flags(source, stub, known[cell.problem], threshold) + cell.flags
-            if cell.problem in candidate.edited:
-                if force and cell.verdict is not None:
-                    cell.flags.append("graded with --force: a statement or public test was edited")
-                elif cell.verdict is None and not candidate.blocked:
-                    cell.message = "not run: its statement or public tests were edited (--force judges it anyway)"
+            sealed = cohort.check_seal(owner, folder) if folder.is_dir() else cohort.SealCheck("no seal")
+            for cell in cells:
+                measured = figures.get((index, cell.problem))
+                if measured is not None and cell.verdict is not None:
+                    cell.time_s, cell.peak_bytes, cell.timing = measured.cpu_s, measured.peak_bytes, measured.method
+                    cell.time_ratio, cell.memory_ratio = measured.time_ratio, measured.memory_ratio
+                    cell.time_range = list(measured.time_range) if measured.time_range else None
+                    if measured.message:
+                        cell.flags.append(measured.message)
+                source = sources[cell.problem].get(candidate.name)
+                if source is not None:
+                    stub = problems[cell.problem].stub.read_text(encoding="utf-8")
+                    cell.flags = scan.origin_flags(source, stub, known[cell.problem], threshold) + cell.flags
+                if cell.problem in candidate.edited:
+                    if force and cell.verdict is not None:
+                        cell.flags.append("graded with --force: a statement or public test was edited")
+                    elif cell.verdict is None and not candidate.blocked:
+                        cell.message = "not run: its statement or public tests were edited (--force judges it anyway)"
+                if sealed.status == "sealed":
+                    cell.late = sealed.sealed_at > owner.deadline
+            if sealed.status == "invalid":
+                candidate.error("seal", sealed.message)
+            mtimes = [c.modified_at for c in cells if c.modified_at]
             if sealed.status == "sealed":
-                cell.late = sealed.sealed_at > owner.deadline
-        if sealed.status == "invalid":
-            candidate.error("seal", sealed.message)
-        mtimes = [c.modified_at for c in cells if c.modified_at]
-        if sealed.status == "sealed":
-            when, verified = sealed.sealed_at, True
-        else:
-            when, verified = (max(from_iso(m) for m in mtimes) if mtimes else None), False
-        report_candidates.append(
-            CandidateRow(
-                name=candidate.name,
-                folder=str(candidate.folder),
-                status="not graded" if candidate.blocked else ("errors" if candidate.errors else "graded"),
-                errors=candidate.errors,
-                modified_at=max(mtimes) if mtimes else None,
-                late=any(c.late for c in cells),
-                results=cells,
-                bundle_id=owner.bundle_id,
-                deadline=to_iso(owner.deadline),
-                seal=sealed.status,
-                lateness=cohort.lateness(owner.deadline, when, verified) if not candidate.blocked else "",
+                when, verified = sealed.sealed_at, True
+            else:
+                when, verified = (max(from_iso(m) for m in mtimes) if mtimes else None), False
+            report_candidates.append(
+                CandidateRow(
+                    name=candidate.name,
+                    folder=str(candidate.folder),
+                    status="not graded" if candidate.blocked else ("errors" if candidate.errors else "graded"),
+                    errors=candidate.errors,
+                    modified_at=max(mtimes) if mtimes else None,
+                    late=any(c.late for c in cells),
+                    results=cells,
+                    bundle_id=owner.bundle_id,
+                    deadline=to_iso(owner.deadline),
+                    seal=sealed.status,
+                    lateness=cohort.lateness(owner.deadline, when, verified) if not candidate.blocked else "",
+                )
             )
+        pairs = []
+        for slug in entries:
+            base = problems[slug].stub.read_text(encoding="utf-8")
+            for first, second, score in scan.similar_pairs(sources[slug], base, threshold):
+                pairs.append(Pair(slug, first, second, score))
+        deadlines = {bundle.deadline for bundle in bundles}
+        return Report(
+            bundle_id=label or ", ".join(bundle.bundle_id for bundle in bundles),
+            created_at=to_iso(min(bundle.created_at for bundle in bundles)),
+            deadline=to_iso(deadlines.pop()) if len(deadlines) == 1 else "per candidate",
+            graded_at=to_iso(time.time() if now is None else now),
+            judge_version=__version__,
+            backend=getattr(backend, "name", str(backend)),  # tests grade with a fake run and no backend
+            problems=report_problems,
+            candidates=report_candidates,
+            similarity=Similarity(threshold, scan.SIMILARITY_METHOD, pairs),
         )
-    pairs = []
-    for slug in entries:
-        base = problems[slug].stub.read_text(encoding="utf-8")
-        for first, second, score in scan.similar_pairs(sources[slug], base, threshold):
-            pairs.append(Pair(slug, first, second, score))
-    deadlines = {bundle.deadline for bundle in bundles}
-    return Report(
-        bundle_id=label or ", ".join(bundle.bundle_id for bundle in bundles),
-        created_at=to_iso(min(bundle.created_at for bundle in bundles)),
-        deadline=to_iso(deadlines.pop()) if len(deadlines) == 1 else "per candidate",
-        graded_at=to_iso(time.time() if now is None else now),
-        judge_version=__version__,
-        backend=getattr(backend, "name", str(backend)),  # tests grade with a fake run and no backend
-        problems=report_problems,
-        candidates=report_candidates,
-        similarity=Similarity(threshold, scan.SIMILARITY_METHOD, pairs),
-    )
 
 
 def known_sources(problem: Problem) -> dict[str, str]:
