@@ -98,8 +98,8 @@ def test_setup_failure_is_the_judge_s(candidate, broken):
 """
 
 
-def run_suite(tmp_path: Path, **options: Any) -> tuple[JudgePlugin, StandIn]:
-    (tmp_path / "test_suite.py").write_text(textwrap.dedent(SUITE))
+def run_suite(tmp_path: Path, suite: str = SUITE, **options: Any) -> tuple[JudgePlugin, StandIn]:
+    (tmp_path / "test_suite.py").write_text(textwrap.dedent(suite))
     stand_in = StandIn()
     plugin = JudgePlugin(stand_in, test_timeout_s=5, tolerances={"float32": (1e-5, 1e-4)}, **options)
     args = [
@@ -163,6 +163,35 @@ def test_a_spent_suite_wall_limit_fails_the_remaining_tests_as_time_limit(tmp_pa
     judged = [r for r in plugin.results if r.id.endswith("test_accepted")]
     assert judged[0].verdict is Verdict.TIME_LIMIT_EXCEEDED and "wall-time limit" in judged[0].message
     assert stand_in.windows == []  # no test reached the worker
+
+
+PROPERTY_SUITE = """
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=200)
+@given(st.integers(0, 10**6))
+def test_below_a_thousand(candidate, n):
+    assert candidate.add(n, 0) < 1000, f"add({n}, 0) is not below 1000"
+"""
+
+
+def test_a_failing_property_test_reports_the_shrunk_example(tmp_path: Path) -> None:
+    # Under the checker's hypothesis profile (derandomized, shrinking capped at seconds) the
+    # message names the smallest failing input, 1000, not the large one generation found first.
+    plugin, _ = run_suite(tmp_path, PROPERTY_SUITE)
+    (result,) = plugin.results
+    assert result.verdict is Verdict.WRONG_ANSWER
+    assert "add(1000, 0) is not below 1000" in result.message, result.message
+    assert "n=1000" in result.message  # hypothesis's "Falsifying example" note, as shrunk
+
+
+def test_no_hidden_suite_turns_shrinking_off() -> None:
+    # Each shrinking step is a round trip to the worker, but the profile caps the whole shrink at
+    # a few seconds; a suite that skips the phase hands candidates its unshrunk, unreadable input.
+    problems = Path(__file__).resolve().parents[1] / "problems"
+    offenders = [p.parent.name for p in sorted(problems.glob("*/test_hidden.py")) if "Phase." in p.read_text()]
+    assert not offenders, f"hidden suites that set hypothesis phases (shrinking off): {offenders}"
 
 
 def excinfo(exc: BaseException) -> pytest.ExceptionInfo[BaseException]:

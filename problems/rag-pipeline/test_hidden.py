@@ -14,7 +14,7 @@ from collections import Counter
 
 import rag_oracle as oracle
 import torch
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from rag_checks import (
     bm25_search,
@@ -45,10 +45,6 @@ from rag_corpus import (
 from rag_oracle import CallLog, check_ranking
 
 from judge_harness import Record, expect_raises
-
-# No shrinking: every example is a round trip to the worker, and a crashing submission would
-# spend minutes being shrunk. Failure messages print the whole failing input instead.
-NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 # ---------------------------------------------------------------- chunk_document
 
@@ -115,7 +111,7 @@ def documents(draw) -> str:
     return "".join(parts)
 
 
-@settings(max_examples=30, report_multiple_bugs=False, phases=NO_SHRINK)
+@settings(max_examples=30, report_multiple_bugs=False)
 @given(text=documents(), max_words=st.integers(1, 9), data=st.data())
 def test_chunk_properties(candidate, text, max_words, data):
     overlap = data.draw(st.integers(0, max_words - 1), label="overlap_words")
@@ -271,7 +267,7 @@ def test_bm25_indexes_are_independent(candidate):
 VOCAB = ["cat", "dog", "mat", "sat", "the", "bird", "Fish", "7", "sun"]
 
 
-@settings(max_examples=30, report_multiple_bugs=False, phases=NO_SHRINK)
+@settings(max_examples=30, report_multiple_bugs=False)
 @given(
     texts=st.lists(st.lists(st.sampled_from(VOCAB + ["!", "--"]), max_size=12).map(" ".join), min_size=1, max_size=12),
     query=st.lists(st.sampled_from(VOCAB + ["moon"]), min_size=1, max_size=4).map(" ".join),
@@ -475,7 +471,7 @@ def test_rrf_rejects_negative_k(candidate):
         candidate.reciprocal_rank_fusion([["a"]], k=-1)
 
 
-@settings(max_examples=30, report_multiple_bugs=False, phases=NO_SHRINK)
+@settings(max_examples=30, report_multiple_bugs=False)
 @given(
     rankings=st.lists(
         st.lists(st.sampled_from([f"id{i}" for i in range(10)]), unique=True, max_size=10), min_size=0, max_size=5

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from react_fakes import (
     RecordingTool,
@@ -28,9 +28,6 @@ from judge_harness import expect_raises
 
 # the candidate fixture is one worker for the whole test; each example builds its own agent
 FIXTURE_OK = [HealthCheck.function_scoped_fixture]
-# no shrinking: it replays a failing agent hundreds of times and can outlast the time limit;
-# the falsifying script (at most ten turns) is reported as generated
-NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
 QUESTION = "What is the population of the capital of France divided by 1000?"
 
 
@@ -889,7 +886,7 @@ def test_two_repeats_are_allowed(candidate):
 # -- random scripts ----------------------------------------------------------------------
 
 
-@settings(max_examples=15, report_multiple_bugs=False, phases=NO_SHRINK, suppress_health_check=FIXTURE_OK)
+@settings(max_examples=15, report_multiple_bugs=False, suppress_health_check=FIXTURE_OK)
 @given(scripts())
 def test_random_scripts_round_trip(candidate, script):
     tool_names, turns, max_steps = script
@@ -925,7 +922,7 @@ def test_random_scripts_round_trip(candidate, script):
         )
 
 
-@settings(max_examples=10, report_multiple_bugs=False, phases=NO_SHRINK, suppress_health_check=FIXTURE_OK)
+@settings(max_examples=10, report_multiple_bugs=False, suppress_health_check=FIXTURE_OK)
 @given(
     name=st.sampled_from(sorted(TOOL_POOL)),
     text=st.text(
