@@ -20,18 +20,19 @@ class OutOfBlocksError(Exception):
     """Raised when an operation needs more free blocks than the pool has; nothing was changed."""
 
 
-def _check_count(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return value
+def _is_count(value: object, low: int) -> bool:
+    """An int >= low; a bool is not a count."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
 
 
 class BlockManager:
     """Physical KV blocks shared between sequences, with reference counts and copy-on-write."""
 
     def __init__(self, num_blocks: int, block_size: int) -> None:
-        self.num_blocks = _check_count("num_blocks", num_blocks, 0)
-        self.block_size = _check_count("block_size", block_size, 1)
+        if not _is_count(num_blocks, 0) or not _is_count(block_size, 1):
+            raise ValueError(f"expected num_blocks >= 0 and block_size >= 1 (ints), got {num_blocks!r}, {block_size!r}")
+        self.num_blocks = num_blocks
+        self.block_size = block_size
         self._free = list(range(num_blocks))  # a sorted list is already a valid min-heap
         self._ref_counts = [0] * num_blocks
         self._tables: dict[int, list[int]] = {}  # seq_id -> physical block per logical block
@@ -66,14 +67,16 @@ class BlockManager:
         return self._ref_counts[block]
 
     def can_allocate(self, n_tokens: int) -> bool:
-        _check_count("n_tokens", n_tokens, 1)
+        if not _is_count(n_tokens, 1):
+            raise ValueError(f"n_tokens must be an int >= 1, got {n_tokens!r}")
         return self._blocks_for(n_tokens) <= len(self._free)
 
     # -- sequences -------------------------------------------------------------------------
 
     def allocate(self, seq_id: int, n_tokens: int) -> list[int]:
         """Give a new sequence ceil(n_tokens / block_size) fresh blocks; returns its block table."""
-        _check_count("n_tokens", n_tokens, 1)
+        if not _is_count(n_tokens, 1):
+            raise ValueError(f"n_tokens must be an int >= 1, got {n_tokens!r}")
         if seq_id in self._tables:
             raise ValueError(f"sequence {seq_id!r} already has blocks")
         needed = self._blocks_for(n_tokens)
