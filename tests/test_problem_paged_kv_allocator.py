@@ -128,7 +128,7 @@ def test_the_random_sequences_reach_every_branch():
     seen = set()
     for seed, num_blocks, block_size in [(0, 6, 1), (1, 8, 2), (2, 12, 3), (3, 16, 4), (4, 5, 16)]:
         model = oracle.PoolModel(num_blocks, block_size)
-        for op in oracle.random_ops(seed, num_blocks, block_size, 500, 6):
+        for op in oracle.random_ops(seed, num_blocks, block_size, 400, 6):
             outcome = model.apply(op)
             seen.add((op[0], outcome[0], outcome[1] if outcome[0] == "raises" else type(outcome[1]).__name__))
     assert ("append_token", "ok", "tuple") in seen
