@@ -19,7 +19,7 @@ StepFn = Callable[[list[list[int]]], list[list[float]]]  # live prefixes -> one 
 Hypothesis = tuple[list[int], float]  # (generated tokens, EOS included if any; penalized score)
 
 
-def length_penalty_factor(length: int, alpha: float) -> float:
+def _length_penalty_factor(length: int, alpha: float) -> float:
     """GNMT's lp(Y) = ((5 + |Y|) / 6) ** alpha, |Y| the number of generated tokens."""
     return ((5 + length) / 6) ** alpha
 
@@ -83,7 +83,7 @@ def beam_search(
             prefix = beams[beam][0] + [token]
             if token == eos_id or step == max_len:
                 tokens = prefix[1:]  # BOS is not generated
-                finished.append((tokens, score / length_penalty_factor(len(tokens), length_penalty)))
+                finished.append((tokens, score / _length_penalty_factor(len(tokens), length_penalty)))
             else:
                 next_beams.append((prefix, score))
             if token != eos_id:

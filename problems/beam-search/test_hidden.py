@@ -33,8 +33,7 @@ def check_calls(got: list, want: list, where: str) -> None:
             "(one call per step with every live prefix, BOS first, in beam order)"
         )
     assert len(got) == len(want), (
-        f"number of step_fn calls ({where}): expected {len(want)}, got {len(got)}; "
-        f"expected calls {want}, got {got}"
+        f"number of step_fn calls ({where}): expected {len(want)}, got {len(got)}; expected calls {want}, got {got}"
     )
 
 
@@ -166,7 +165,9 @@ def test_length_counts_eos_and_not_bos(candidate, tolerances):
     assert scores_of(got)[0][0] == [1, 0] and abs(got[0][1] - expected) < 1e-12, (
         f"[1, 0] has L = 2: expected score {expected!r}, got {scores_of(got)}"
     )
-    got = check(candidate, tolerances, constant_lm([-INF, -1.0, -2.0]), 3, 0, beam_width=1, max_len=2, length_penalty=1.0)
+    got = check(
+        candidate, tolerances, constant_lm([-INF, -1.0, -2.0]), 3, 0, beam_width=1, max_len=2, length_penalty=1.0
+    )
     assert abs(got[0][1] - (-2.0 / (7 / 6))) < 1e-12, f"unterminated [1, 1] has L = 2, got {scores_of(got)}"
 
 
@@ -287,7 +288,17 @@ OK = {"beam_width": 2, "max_len": 3, "length_penalty": 0.6}
         (-1, 1, {}),
         (0, -1, {}),
     ],
-    ids=["beam_width=0", "beam_width<0", "max_len=0", "max_len<0", "alpha=nan", "alpha=inf", "alpha=-inf", "bos<0", "eos<0"],
+    ids=[
+        "beam_width=0",
+        "beam_width<0",
+        "max_len=0",
+        "max_len<0",
+        "alpha=nan",
+        "alpha=inf",
+        "alpha=-inf",
+        "bos<0",
+        "eos<0",
+    ],
 )
 def test_bad_settings_raise(candidate, bos_id, eos_id, changes):
     lm = random_lm(0, 3, 1)
