@@ -72,7 +72,7 @@ def beam_search(
         # candidates in (beam index, token id) order; -inf tokens are impossible
         candidates = [
             (score + float(logp), beam, token)
-            for beam, ((_, score), row) in enumerate(zip(beams, rows))
+            for beam, ((_, score), row) in enumerate(zip(beams, rows, strict=True))
             for token, logp in enumerate(row)
             if logp != -math.inf
         ]
