@@ -199,6 +199,9 @@ def test_rows_are_used_as_given(candidate, tolerances):
     # rows that do not sum to probability 1: renormalizing them changes every score
     check(candidate, tolerances, constant_lm([-1.0, -2.0, -3.0]), 5, 0, beam_width=2, max_len=3, length_penalty=0.5)
     check(candidate, tolerances, quantized_lm(2, 4, levels=4, quantum=0.75), 4, 0, beam_width=2, max_len=4)
+    # positive values are not probabilities either, but they are finite: use them as given
+    lm = table_lm({(5,): [0.5, -1.0, 0.25]}, [-0.5, 0.75, -2.0])
+    check(candidate, tolerances, lm, 5, 0, beam_width=2, max_len=3, length_penalty=1.0)
 
 
 def test_candidate_ties_go_to_lower_beam_then_lower_token(candidate, tolerances):
@@ -209,6 +212,12 @@ def test_candidate_ties_go_to_lower_beam_then_lower_token(candidate, tolerances)
     )
     check(candidate, tolerances, lm, 0, 3, beam_width=3, max_len=3, length_penalty=0.0)
     assert lm.calls[2] == [[0, 2, 2], [0, 1, 2], [0, 2, 1]], f"step 3 beam order: {lm.calls[2]}"
+    # [2, 2] (beam 0, token 2) ties [1, 1] (beam 1, token 1): the beam index decides first
+    lm = table_lm(
+        {(0,): [-5.0, -1.0, -0.5, -9.0], (0, 2): [-9.0, -9.0, -1.0, -9.0], (0, 1): [-9.0, -0.5, -9.0, -9.0]}, [-1.0] * 4
+    )
+    check(candidate, tolerances, lm, 0, 3, beam_width=2, max_len=3, length_penalty=0.0)
+    assert lm.calls[2] == [[0, 2, 2], [0, 1, 1]], f"step 3 beam order (beam index before token id): {lm.calls[2]}"
 
 
 def test_result_ties_keep_finishing_order(candidate, tolerances):
