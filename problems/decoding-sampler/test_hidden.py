@@ -143,6 +143,16 @@ def test_top_p_one_keeps_everything(candidate):
     check(candidate, ten, u(0.95), [9], "top_p=1, ten equal tokens", top_p=1.0)
 
 
+def test_top_p_exactly_on_the_mass_before_a_token(candidate):
+    # four tied tokens: p = 0.25 each and the masses before them 0, 0.25, 0.5, 0.75 are exact;
+    # a token whose mass before equals top_p is dropped (the prefix already has mass >= top_p)
+    four = torch.zeros(4, 4, dtype=torch.float64)
+    uniforms = u(0.1, 0.4, 0.6, 0.9)
+    check(candidate, four, uniforms, [0, 0, 0, 0], "top_p=0.25 keeps one token", top_p=0.25)
+    check(candidate, four, uniforms, [0, 0, 1, 1], "top_p=0.5 keeps two tokens", top_p=0.5)
+    check(candidate, four, uniforms, [0, 1, 1, 2], "top_p=0.75 keeps three tokens", top_p=0.75)
+
+
 # -- min-p -------------------------------------------------------------------------------------------
 
 
@@ -339,6 +349,8 @@ def test_penalty_below_one_neutral_and_empty(candidate):
     check(
         candidate, FOUR.repeat(4, 1), u(0.3, 0.7, 0.9, 0.99), [0, 1, 2, 3], "prev_tokens None", repetition_penalty=3.0
     )
+    prev = tokens([[0, 1]] * 4)
+    check(candidate, FOUR.repeat(4, 1), u(0.3, 0.7, 0.9, 0.99), [0, 1, 2, 3], "default penalty", prev_tokens=prev)
     prev32 = torch.tensor([[0], [0]], dtype=torch.int32)
     check(
         candidate,
@@ -369,6 +381,10 @@ def test_minus_inf_logits_are_never_returned(candidate):
         repetition_penalty=2.0,
         prev_tokens=tokens([[0, 2, 4]]),
     )
+    # ten tokens of 0.1 sum to 1 - 2^-53: the fallback must land on token 9, not on a -inf token
+    ten = torch.tensor([[0.0] * 10 + [-math.inf] * 3], dtype=torch.float64)
+    check(candidate, ten, u(JUST_BELOW_ONE), [9], "-inf tokens after ten equal ones, u = 1 - 2^-53")
+    check(candidate, ten, u(JUST_BELOW_ONE), [9], "the same, top_k=13", top_k=13)
     one = torch.tensor([[-math.inf, -math.inf, 5.0]])
     check(candidate, one, u(0.9), [2], "one finite token")
 
@@ -511,7 +527,7 @@ def test_bad_logits_raise(candidate, case):
     logits = BAD_LOGITS[case]()
     B = len(logits) if isinstance(logits, list) else (logits.shape[0] if logits.dim() else 1)
     with expect_raises("ValueError"):
-        call(candidate, logits, torch.full((max(B, 1),), 0.5, dtype=torch.float64))
+        call(candidate, logits, torch.full((B,), 0.5, dtype=torch.float64))
 
 
 def test_all_minus_inf_row_in_a_batch_raises(candidate):
