@@ -14,6 +14,7 @@ the waiting queue (recompute).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 
 @dataclass
@@ -51,7 +52,6 @@ class _Sequence:
     request: Request
     order: int  # FCFS position: the order of add()
     computed: int = 0  # tokens whose KV is in the cache
-    scheduled: int = 0  # tokens this step computes (their blocks are allocated when planned)
     decoding: bool = False  # its prefill since the last admission is complete
     token_times: list[float] = field(default_factory=list)  # when each output token came out
 
@@ -82,21 +82,18 @@ class Scheduler:
     """Plans one iteration per step() under a token budget, a sequence cap and a paged KV cache."""
 
     def __init__(self, max_batch_tokens: int, max_seqs: int, num_kv_blocks: int, block_size: int) -> None:
-        settings = {
-            "max_batch_tokens": max_batch_tokens,
-            "max_seqs": max_seqs,
-            "num_kv_blocks": num_kv_blocks,
-            "block_size": block_size,
-        }
-        bad = {name: value for name, value in settings.items() if not _positive_int(value)}
-        if bad:
-            raise ValueError(f"settings must be integers >= 1, got {bad}")
+        for value in (max_batch_tokens, max_seqs, num_kv_blocks, block_size):
+            if not _positive_int(value):
+                raise ValueError(
+                    f"settings must be integers >= 1, got {max_batch_tokens=}, {max_seqs=}, {num_kv_blocks=}, {block_size=}"
+                )
         if max_batch_tokens < max_seqs:
             raise ValueError(f"max_batch_tokens ({max_batch_tokens}) must be >= max_seqs ({max_seqs})")
         self.max_batch_tokens = max_batch_tokens
         self.max_seqs = max_seqs
         self.num_kv_blocks = num_kv_blocks
         self.block_size = block_size
+        self.free_blocks = num_kv_blocks
         self.waiting: list[_Sequence] = []  # FCFS order
         self.running: list[_Sequence] = []  # FCFS order
         self.finished: list[_Sequence] = []
@@ -129,25 +126,24 @@ class Scheduler:
             raise ValueError(f"{request_id!r} is not a running request with an output token")
         self.running.remove(sequence)
         self.finished.append(sequence)
+        self.free_blocks += _blocks(sequence.computed, self.block_size)
 
     # -- one iteration ---------------------------------------------------------------------------
 
-    def _free_blocks(self) -> int:
-        held = sum(_blocks(s.computed + s.scheduled, self.block_size) for s in self.running)
-        return self.num_kv_blocks - held
-
     def _make_room(self, sequence: _Sequence, tokens: int, batch: Batch) -> bool:
-        """Preempt the newest running requests until `sequence` can grow by `tokens`; False if it was itself."""
+        """Allocate the blocks `sequence` needs to grow by `tokens`, preempting the newest running
+        requests while too few are free; False if it had to preempt itself."""
         extra = _blocks(sequence.computed + tokens, self.block_size) - _blocks(sequence.computed, self.block_size)
-        while self._free_blocks() < extra:
+        while sequence in self.running and self.free_blocks < extra:
             victim = self.running.pop()  # the newest: running is kept in FCFS order
-            victim.computed, victim.scheduled, victim.decoding = 0, 0, False  # recompute: its KV is gone
+            self.free_blocks += _blocks(victim.computed, self.block_size)
+            victim.computed, victim.decoding = 0, False  # recompute: its KV is gone, its output stays
             self.waiting.append(victim)
             self.waiting.sort(key=lambda s: s.order)
             batch.preempted.append(victim.request.request_id)
-            if victim is sequence:
-                return False
-        return True
+        if sequence in self.running:
+            self.free_blocks -= extra
+        return sequence in self.running
 
     def step(self, now: float) -> Batch:
         if self.last_now is not None and now <= self.last_now:
@@ -156,25 +152,22 @@ class Scheduler:
             raise ValueError(f"now ({now}) must be later than every arrival_time ({self.last_arrival})")
         self.last_now = now
         batch = Batch()
-        scheduled: list[_Sequence] = []
+        scheduled: list[tuple[_Sequence, int]] = []
         budget = self.max_batch_tokens
 
         # 1. running decodes, oldest first: one token each (max_batch_tokens >= max_seqs)
         for sequence in [s for s in self.running if s.decoding]:
             if sequence in self.running and self._make_room(sequence, 1, batch):
-                sequence.scheduled = 1
-                scheduled.append(sequence)
+                scheduled.append((sequence, 1))
                 batch.decode.append(sequence.request.request_id)
                 budget -= 1
 
-        # 2. running prefills that continue a chunked prompt (or a recomputation)
+        # 2. running prefills that continue a chunked prompt (or a recomputation). At most one
+        # request is mid-prefill, the newest running one, so the decodes left budget >= 1 for it.
         for sequence in [s for s in self.running if not s.decoding]:
-            if budget == 0:
-                break
             tokens = min(sequence.known - sequence.computed, budget)
             if sequence in self.running and self._make_room(sequence, tokens, batch):
-                sequence.scheduled = tokens
-                scheduled.append(sequence)
+                scheduled.append((sequence, tokens))
                 batch.prefill.append((sequence.request.request_id, tokens))
                 budget -= tokens
 
@@ -182,29 +175,29 @@ class Scheduler:
         while self.waiting and not batch.preempted and budget > 0 and len(self.running) < self.max_seqs:
             head = self.waiting[0]
             tokens = min(head.known, budget)
-            if _blocks(tokens, self.block_size) > self._free_blocks():
+            if _blocks(tokens, self.block_size) > self.free_blocks:
                 break
+            self.free_blocks -= _blocks(tokens, self.block_size)
             self.waiting.pop(0)
             self.running.append(head)
-            head.scheduled = tokens
-            scheduled.append(head)
+            scheduled.append((head, tokens))
             batch.prefill.append((head.request.request_id, tokens))
             budget -= tokens
 
         # run the iteration: a sequence whose every known token is now computed emits one token
-        for sequence in scheduled:
+        for sequence, tokens in scheduled:
             if sequence.decoding:
-                self.decode_tokens += sequence.scheduled
+                self.decode_tokens += tokens
             else:
-                self.prefill_tokens += sequence.scheduled
-            sequence.computed += sequence.scheduled
-            sequence.scheduled = 0
+                self.prefill_tokens += tokens
+            sequence.computed += tokens
             if sequence.computed == sequence.known:
                 sequence.decoding = True
                 sequence.token_times.append(now)
                 if len(sequence.token_times) == sequence.request.max_new_tokens:
                     self.running.remove(sequence)
                     self.finished.append(sequence)
+                    self.free_blocks += _blocks(sequence.computed, self.block_size)
                     batch.finished.append(sequence.request.request_id)
         return batch
 
@@ -213,7 +206,7 @@ class Scheduler:
     def metrics(self) -> Metrics:
         done = self.finished
         ttfts = [s.token_times[0] - s.request.arrival_time for s in done]
-        gaps = [b - a for s in done for a, b in zip(s.token_times, s.token_times[1:], strict=False)]
+        gaps = [later - earlier for s in done for earlier, later in pairwise(s.token_times)]
         output_tokens = sum(len(s.token_times) for s in done)
         throughput = None
         if done:

@@ -83,7 +83,9 @@ def requests_left_alone(module: ModuleType, config: list[int], events: list[tupl
     return changed
 
 
-def two_schedulers_interleaved(module: ModuleType, config_a: list[int], events_a: list, config_b: list[int], events_b: list) -> tuple[list, list]:
+def two_schedulers_interleaved(
+    module: ModuleType, config_a: list[int], events_a: list, config_b: list[int], events_b: list
+) -> tuple[list, list]:
     """Two schedulers in one worker, their events interleaved one by one."""
     first, second = module.Scheduler(*config_a), module.Scheduler(*config_b)
     out_a: list = []

@@ -50,7 +50,7 @@ class OracleScheduler:
         self.counts = {"prefill": 0, "decode": 0}
 
     def _with(self, status: str) -> list[_Record]:
-        return sorted((r for r in self.records.values() if r.status == status), key=lambda r: r.position)
+        return [r for r in self.records.values() if r.status == status]  # dicts keep add order: FCFS
 
     def used_blocks(self) -> int:
         return sum(r.blocks for r in self.records.values() if r.status == RUNNING)
@@ -178,8 +178,9 @@ def run_script(config: tuple[int, int, int, int], events: list[tuple]) -> list:
     return results
 
 
-def random_script(rng: random.Random, config: tuple[int, int, int, int], steps: int) -> list[tuple]:
-    """A workload: Poisson-like arrivals, variable step durations, early finishes, metrics now and then.
+def random_script(rng: random.Random, config: tuple[int, int, int, int], steps: int) -> tuple[list[tuple], list]:
+    """A workload and the model's results for it: bursty arrivals, variable step durations, early
+    finishes, metrics now and then.
 
     Finishes are drawn from the model's own running requests with an output token, so the script
     is valid for any correct scheduler.
@@ -187,6 +188,7 @@ def random_script(rng: random.Random, config: tuple[int, int, int, int], steps: 
     max_batch_tokens, _, num_kv_blocks, block_size = config
     model = OracleScheduler(*config)
     events: list[tuple] = []
+    results: list = []
     now, count = 0.0, 0
     capacity = num_kv_blocks * block_size
     for _ in range(steps):
@@ -201,6 +203,7 @@ def random_script(rng: random.Random, config: tuple[int, int, int, int], steps: 
             count += 1
             model.add(*event[1:])
             events.append(event)
+            results.append(None)
             now = max(now, event[4])
         if rng.random() < 0.08:
             candidates = model.running_ids_with_output()
@@ -208,13 +211,16 @@ def random_script(rng: random.Random, config: tuple[int, int, int, int], steps: 
                 event = ("finish", rng.choice(candidates))
                 model.finish(event[1])
                 events.append(event)
+                results.append(None)
         now = round(now + rng.choice([0.01, 0.02, 0.05, 0.125, 0.5]), 6)
         events.append(("step", now))
-        model.step(now)
+        results.append(model.step(now))
         if rng.random() < 0.05:
             events.append(("metrics",))
+            results.append(model.metrics())
     events.append(("metrics",))
-    return events
+    results.append(model.metrics())
+    return events, results
 
 
 # -- invariants any correct trace satisfies, read from the submission's own batches -------------
@@ -254,13 +260,17 @@ def first_violation(config: tuple[int, int, int, int], events: list[tuple], outp
         waiting = sorted((r for r in state if state[r] == WAITING), key=position.get)
         admitted = [rid for rid in ids if state.get(rid) == WAITING]
         if admitted != waiting[: len(admitted)]:
-            return f"{where}: admitted {admitted}, but FCFS order of the waiting queue is {waiting[: len(admitted) + 1]}"
+            return (
+                f"{where}: admitted {admitted}, but FCFS order of the waiting queue is {waiting[: len(admitted) + 1]}"
+            )
         for rid in admitted:
             state[rid] = RUNNING
         for rid, n in [*out["prefill"], *((rid, 1) for rid in out["decode"])]:
             cached[rid] += n
             if cached[rid] > prompt[rid] + made[rid]:
-                return f"{where}: {rid!r} computes past its prompt and output ({cached[rid]} > {prompt[rid] + made[rid]})"
+                return (
+                    f"{where}: {rid!r} computes past its prompt and output ({cached[rid]} > {prompt[rid] + made[rid]})"
+                )
             if cached[rid] == prompt[rid] + made[rid]:
                 made[rid] += 1
         running = [r for r in state if state[r] == RUNNING]
@@ -302,7 +312,9 @@ def first_difference(events: list[tuple], expected: list, got: list) -> str | No
         if isinstance(want, dict) and isinstance(have, dict):
             for key in want:
                 if key not in have or not _same(have[key], want[key]):
-                    return f"{where}: {key} is {have.get(key)!r}, expected {want[key]!r}\n  got {have}\n  expected {want}"
+                    return (
+                        f"{where}: {key} is {have.get(key)!r}, expected {want[key]!r}\n  got {have}\n  expected {want}"
+                    )
         elif have != want:
             return f"{where}: got {have!r}, expected {want!r}"
     return None

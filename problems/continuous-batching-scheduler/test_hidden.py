@@ -158,7 +158,9 @@ def test_a_long_prompt_is_chunked_and_emits_at_its_last_chunk(candidate):
         results,
         [([("A", 8)], [], [], []), ([("A", 8)], [], [], []), ([("A", 4)], [], [], []), ([], ["A"], [], ["A"])],
     )
-    assert results[-1]["ttft_mean"] == 3.0, f"ttft_mean: {results[-1]['ttft_mean']}, expected 3.0 (first token at now=3)"
+    assert results[-1]["ttft_mean"] == 3.0, (
+        f"ttft_mean: {results[-1]['ttft_mean']}, expected 3.0 (first token at now=3)"
+    )
 
 
 def test_the_token_budget_is_filled_exactly(candidate):
@@ -400,10 +402,18 @@ def test_empty_id_zero_arrival_and_one_token_are_ordinary_values(candidate):
 def test_extreme_settings(candidate):
     # block_size 1 and a huge one, one KV block, a huge token budget, a far-away clock
     replay(candidate, (64, 8, 40, 1), [add("A", 20, 10), add("B", 15, 10), *steps(*range(1, 25)), METRICS])
-    replay(candidate, (64, 3, 3, 10**6), [add("A", 5, 9), add("B", 50, 2), add("C", 1, 1), *steps(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), METRICS])
+    replay(
+        candidate,
+        (64, 3, 3, 10**6),
+        [add("A", 5, 9), add("B", 50, 2), add("C", 1, 1), *steps(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), METRICS],
+    )
     replay(candidate, (1, 1, 1, 2), [add("A", 1, 2), add("B", 2, 1), *steps(1, 2, 3, 4), METRICS])
     far = 1e9
-    replay(candidate, (10**9, 2, 10**6, 16), [add("A", 10**6, 3, far), add("B", 10, 2, far), *steps(far + 1, far + 2, far + 3), METRICS])
+    replay(
+        candidate,
+        (10**9, 2, 10**6, 16),
+        [add("A", 10**6, 3, far), add("B", 10, 2, far), *steps(far + 1, far + 2, far + 3), METRICS],
+    )
 
 
 # -- every error case -----------------------------------------------------------------------------------
@@ -411,7 +421,17 @@ def test_extreme_settings(candidate):
 
 @pytest.mark.parametrize(
     "settings_",
-    [(0, 1, 1, 1), (1, 0, 1, 1), (1, 1, 0, 1), (1, 1, 1, 0), (-4, 1, 1, 1), (4, 1, 1, -1), (True, 1, 1, 1), (4, 1, 1, 2.0), (3, 4, 8, 4)],
+    [
+        (0, 1, 1, 1),
+        (1, 0, 1, 1),
+        (1, 1, 0, 1),
+        (1, 1, 1, 0),
+        (-4, 1, 1, 1),
+        (4, 1, 1, -1),
+        (True, 1, 1, 1),
+        (4, 1, 1, 2.0),
+        (3, 4, 8, 4),
+    ],
     ids=["tokens=0", "seqs=0", "blocks=0", "block_size=0", "tokens<0", "block_size<0", "bool", "float", "tokens<seqs"],
 )
 def test_bad_settings_raise_value_error(candidate, settings_):
@@ -448,7 +468,9 @@ def test_arrival_out_of_order_raises_value_error(candidate):
         scheduler.add(request("C", 2, 1, 0.5))
 
 
-@pytest.mark.parametrize("lengths", [(9, 1), (8, 2), (1, 9), (30, 30)], ids=["prompt", "prompt+output", "output", "both"])
+@pytest.mark.parametrize(
+    "lengths", [(9, 1), (8, 2), (1, 9), (30, 30)], ids=["prompt", "prompt+output", "output", "both"]
+)
 def test_a_request_that_never_fits_raises_value_error(candidate, lengths):
     scheduler = candidate.Scheduler(8, 2, 2, 4)
     with expect_raises("ValueError"):
@@ -522,14 +544,14 @@ CONFIGS = st.tuples(
 )
 
 
-@settings(max_examples=40)
+@settings(max_examples=30)
 @given(CONFIGS, st.integers(0, 2**32 - 1))
 def test_random_workloads_match_the_model_and_keep_every_budget(candidate, shape, seed):
     max_seqs, extra, num_kv_blocks, block_size = shape
     config = (max_seqs + extra, max_seqs, num_kv_blocks, block_size)
-    events = random_script(random.Random(seed), config, steps=150)
+    events, expected = random_script(random.Random(seed), config, steps=120)
     got = candidate.driver.run_script(list(config), events)
     violation = first_violation(config, events, got)
     assert violation is None, f"Scheduler{config}: {violation}"
-    difference = first_difference(events, run_script(config, events), got)
+    difference = first_difference(events, expected, got)
     assert difference is None, f"Scheduler{config}: {difference}"
