@@ -6,21 +6,9 @@ one call runs it in the worker and returns what each event gave, as plain data.
 
 from __future__ import annotations
 
+import dataclasses
 from types import ModuleType
 from typing import Any
-
-METRIC_FIELDS = (
-    "num_finished",
-    "output_tokens",
-    "prefill_tokens",
-    "decode_tokens",
-    "ttft_mean",
-    "ttft_p50",
-    "ttft_p99",
-    "itl_mean",
-    "itl_p99",
-    "throughput",
-)
 
 
 def _batch(batch: Any) -> dict:
@@ -57,7 +45,7 @@ def _apply(module: ModuleType, scheduler: Any, event: tuple) -> Any:
     if kind == "finish":
         return scheduler.finish(event[1])
     metrics = scheduler.metrics()
-    return {name: getattr(metrics, name) for name in METRIC_FIELDS}
+    return {field.name: getattr(metrics, field.name) for field in dataclasses.fields(metrics)}
 
 
 def requests_left_alone(module: ModuleType, config: list[int], events: list[tuple]) -> list[str]:

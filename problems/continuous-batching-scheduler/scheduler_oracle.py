@@ -145,20 +145,6 @@ class OracleScheduler:
         }
 
 
-METRIC_FIELDS = (
-    "num_finished",
-    "output_tokens",
-    "prefill_tokens",
-    "decode_tokens",
-    "ttft_mean",
-    "ttft_p50",
-    "ttft_p99",
-    "itl_mean",
-    "itl_p99",
-    "throughput",
-)
-
-
 def run_script(config: tuple[int, int, int, int], events: list[tuple]) -> list:
     """What each event gives on the model: None for add/finish, a batch dict for step, a dict for metrics."""
     model = OracleScheduler(*config)
