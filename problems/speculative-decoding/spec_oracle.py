@@ -5,6 +5,7 @@ with no tensor code in common with the reference. exact_law gives the output dis
 row in closed form with Fractions (the theorem of Leviathan et al.), for the distribution tests.
 """
 
+import bisect
 import itertools
 import math
 from fractions import Fraction
@@ -14,16 +15,10 @@ import torch
 
 def draw(weights: list[float], u: float) -> int:
     """The smallest t with u * S < c[t], c the running sum of weights in token-id order."""
-    total = 0.0
-    running = []
-    for w in weights:
-        total += w
-        running.append(total)
-    target = u * total
-    for t, c in enumerate(running):
-        if target < c:
-            return t
-    raise AssertionError("no token drawn: u must be < 1 and the weights must have a positive sum")
+    running = list(itertools.accumulate(weights))  # left to right, float64
+    t = bisect.bisect_right(running, u * running[-1])  # the first t with c[t] > u * S
+    assert t < len(running), "no token drawn: u must be < 1 and the weights must have a positive sum"
+    return t
 
 
 def verify_row(x: list[int], q: list[list[float]], p: list[list[float]], u: list[float]) -> list[int]:
@@ -137,3 +132,20 @@ def random_case(B: int, K: int, V: int, seed: int, temperature: float = 1.0, zer
         draft_tokens = torch.zeros(B, 0, dtype=torch.int64)
     uniforms = torch.rand(B, K + 1, generator=g, dtype=torch.float64)
     return draft_tokens, q, p, uniforms
+
+
+def cdf_rounding_case(B: int = 16, V: int = 1000, seed: int = 3):
+    """K = 0 rows of one float32 p whose uniforms put u * S between c[t] in float64 and in float32.
+
+    c64 is the float64 running sum of the float32 probabilities, c32 its rounding to float32; each
+    row's u * S is the midpoint of the two at a different token t, so a float64 cumulative sum and a
+    float32 one draw different tokens (t or t + 1).
+    """
+    g = torch.Generator().manual_seed(seed)
+    p = torch.softmax(torch.randn(V, generator=g), dim=-1)  # float32
+    c64 = p.double().cumsum(0)
+    c32 = c64.float().double()
+    boundaries = torch.nonzero(c32[:-1] != c64[:-1]).squeeze(1)
+    picked = boundaries[torch.linspace(0, len(boundaries) - 1, B).long()]
+    u = ((c32[picked] + c64[picked]) / 2) / c64[-1]  # (B,) float64
+    return torch.zeros(B, 0, dtype=torch.int64), torch.zeros(B, 0, V), p.expand(B, 1, V).contiguous(), u[:, None]
