@@ -31,8 +31,7 @@ def _check_inputs(draft_tokens: Tensor, q_draft: Tensor, p_target: Tensor, unifo
     B, K = draft_tokens.shape
     V = p_target.shape[2]
     if (
-        V < 1
-        or tuple(p_target.shape) != (B, K + 1, V)
+        tuple(p_target.shape) != (B, K + 1, V)
         or tuple(q_draft.shape) != (B, K, V)
         or tuple(uniforms.shape) != (B, K + 1)
     ):
@@ -40,16 +39,16 @@ def _check_inputs(draft_tokens: Tensor, q_draft: Tensor, p_target: Tensor, unifo
             f"expected draft_tokens (B, K), q_draft (B, K, V), p_target (B, K+1, V), uniforms (B, K+1) with V >= 1, "
             f"got {tuple(draft_tokens.shape)}, {tuple(q_draft.shape)}, {tuple(p_target.shape)}, {tuple(uniforms.shape)}"
         )
-    for name, t in (("q_draft", q_draft), ("p_target", p_target), ("uniforms", uniforms)):
-        if not t.is_floating_point():
-            raise ValueError(f"{name} must be floating point, got {t.dtype}")
+    if not all(t.is_floating_point() for t in (q_draft, p_target, uniforms)):
+        raise ValueError(
+            f"q_draft, p_target and uniforms must be floating point, got {q_draft.dtype}, {p_target.dtype}, {uniforms.dtype}"
+        )
     if not bool(((draft_tokens >= 0) & (draft_tokens < V)).all()):
         raise ValueError(f"draft tokens must lie in [0, {V}), got {draft_tokens.tolist()}")
-    for name, t in (("q_draft", q_draft), ("p_target", p_target)):
-        if not bool((torch.isfinite(t) & (t >= 0)).all()):
-            raise ValueError(f"{name} must be finite and >= 0")
-    if not bool((p_target.double().sum(dim=2) > 0).all()):
-        raise ValueError("every row of p_target needs a positive sum")
+    if not all(bool((torch.isfinite(t) & (t >= 0)).all()) for t in (q_draft, p_target)):
+        raise ValueError("q_draft and p_target must be finite and >= 0")
+    if not bool((p_target.double().sum(dim=2) > 0).all()):  # V = 0 ends here too
+        raise ValueError("every row p_target[b, i] needs a positive sum")
     q_x = q_draft.gather(2, draft_tokens.long()[..., None])  # (B, K, 1)
     if not bool((q_x > 0).all()):
         raise ValueError("q_draft gives probability 0 to a draft token: the draft cannot have sampled it")
@@ -74,8 +73,8 @@ def verify(draft_tokens: Tensor, q_draft: Tensor, p_target: Tensor, uniforms: Te
     u = uniforms.double()  # (B, K+1)
 
     # accept draft i iff u_i * q_i(x_i) < p_i(x_i): probability min(1, p / q)
-    q_x = q.gather(2, x[..., None]).squeeze(2)  # (B, K)
-    p_x = p[:, :K].gather(2, x[..., None]).squeeze(2)  # (B, K)
+    q_x = torch.take_along_dim(q, x[..., None], dim=2).squeeze(2)  # (B, K)
+    p_x = torch.take_along_dim(p[:, :K], x[..., None], dim=2).squeeze(2)  # (B, K)
     accepted = u[:, :K] * q_x < p_x  # (B, K)
     n = accepted.long().cumprod(dim=1).sum(dim=1)  # (B,) drafts before the first rejection
 
@@ -87,7 +86,9 @@ def verify(draft_tokens: Tensor, q_draft: Tensor, p_target: Tensor, uniforms: Te
     weights = torch.where(empty[:, None], p[rows, n], residual)  # (B, V)
     last = _inverse_cdf(weights, u[:, K])  # (B,)
 
-    tokens = torch.full((B, K + 1), PAD, dtype=torch.int64)
-    tokens[:, :K] = torch.where(torch.arange(K)[None, :] < n[:, None], x, PAD)  # the accepted prefix
-    tokens[rows, n] = last
+    # the accepted prefix, the last token at position n, then padding
+    positions = torch.arange(K + 1)[None, :]  # (1, K+1)
+    drafts = torch.cat([x, x.new_zeros(B, 1)], dim=1)  # (B, K+1): position K holds no draft
+    padded = torch.where(positions == n[:, None], last[:, None], PAD)  # (B, K+1)
+    tokens = torch.where(positions < n[:, None], drafts, padded)  # (B, K+1) int64
     return tokens, n + 1

@@ -181,6 +181,13 @@ def test_zero_residual_falls_back_to_p(candidate):
     q, p = [[0.25, 0.5, 0.25]], [[0.125, 0.25, 0.125], [1.0, 0.0, 0.0]]
     check(candidate, row([0], q, p, [0.5, 0.4]), "p <= q everywhere", ([[1, -1]], [1]))
     check(candidate, row([0], q, p, [0.5, 0.8]), "p <= q everywhere", ([[2, -1]], [1]))
+    # in a batch: each row falls back to its own p (row 0 accepts, rows 1 and 2 fall back)
+    rows = [
+        row([1], [[0.25, 0.5, 0.25]], [[0.25, 0.5, 0.25], [1.0, 0.0, 0.0]], [0.5, 0.9]),
+        row([0], q, p, [0.5, 0.8]),
+        row([1], [[0.25, 0.5, 0.25]], [[0.0, 0.25, 0.25], [1.0, 0.0, 0.0]], [0.75, 0.1]),
+    ]
+    check(candidate, stack(*rows), "three rows", ([[1, 0], [2, -1], [1, -1]], [2, 1, 1]))
 
 
 def test_bonus_token_from_the_last_target_position(candidate):
