@@ -1,7 +1,7 @@
 """Identical code must read as identical: the take-home time ratio of the reference against itself.
 
     python benchmarks/takehome_timing.py [--gradings 10] [--burners 2] [--problems dpo-loss,sliding-window-attention]
-                                         [--backend local|docker] [--timing-runs 3] [--json]
+                                         [--backend local|docker] [--timing-runs 5] [--json]
 
 A bundle of the given problems is "returned" twice: once with each problem's reference verbatim,
 once with a renamed copy of it (names changed, comments added). Both are graded exactly as
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--burners", type=int, default=2)
     parser.add_argument("--problems", default="dpo-loss,sliding-window-attention")
     parser.add_argument("--backend", default="local", choices=["local", "docker"])
-    parser.add_argument("--timing-runs", type=int, default=3)
+    parser.add_argument("--timing-runs", type=int, default=grading.timing.DEFAULT_RUNS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     catalog = load_catalog()

@@ -108,7 +108,7 @@ class Cell:
     time_s: float | None = None
     time_ratio: float | None = None  # median over the timing runs of candidate / reference
     time_range: list[float] | None = None  # [lowest, highest] of those ratios
-    timing: str = ""  # how time and memory were measured: "workload CPU, 3 runs" | "hidden suite CPU, 1 run"
+    timing: str = ""  # how time and memory were measured: "workload CPU, 5 runs" | "hidden suite CPU, 1 run"
     peak_bytes: int | None = None
     memory_ratio: float | None = None
     late: bool = False

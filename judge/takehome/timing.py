@@ -2,8 +2,9 @@
 
 A problem may declare a timing workload, `test_timing.py` in its folder (checker side): realistic
 calls of the entry points, no correctness checks. For every Accepted solution the workload runs
-`runs` times, each run beside one of the reference (reference, candidates, reference,
-candidates, ...), in boxes of their own on the same backend. A run's time is the CPU seconds the
+`runs` times, each run beside one of the reference in the same round, in boxes of their own on
+the same backend; the reference runs first in even rounds and last in odd ones, so whatever the
+position in a round costs (a cold page cache, a neighbour starting up) falls on both sides. A run's time is the CPU seconds the
 submission's worker spent (the harness reads it from /proc), not wall time, so a machine busy
 with other work does not move it; its memory is the worker's peak. The report gives the median
 over the runs of candidate / reference (each run against the reference run of the same round)
@@ -27,7 +28,7 @@ from judge.catalog import Problem
 from judge.staging import SubmissionError
 from judge_harness.schema import RunResult, Verdict
 
-DEFAULT_RUNS = 3
+DEFAULT_RUNS = 5  # an odd count: the median is one round's ratio
 REFERENCE = -1  # as in grading: results are keyed (candidate index, slug)
 
 
@@ -40,7 +41,7 @@ class Figures:
     time_ratio: float | None = None  # median of candidate / reference, round by round
     time_range: tuple[float, float] | None = None
     memory_ratio: float | None = None
-    method: str = ""  # "workload CPU, 3 runs" | "hidden suite CPU, 1 run"
+    method: str = ""  # "workload CPU, 5 runs" | "hidden suite CPU, 1 run"
     message: str = ""  # why there is no figure
 
 
@@ -77,11 +78,12 @@ def measure(
 ) -> dict[tuple[int, str], Figures]:
     """Workload figures for the reference of every problem that has one and each `accepted` solution."""
     timed = {slug for slug, problem in problems.items() if problem.test_file("timing").is_file()}
-    order: list[tuple[int, int, str, Path]] = []  # (round, who, slug, path): reference first in each round
+    order: list[tuple[int, int, str, Path]] = []  # (round, who, slug, path)
     for round_ in range(runs):
         for slug in sorted(timed):
-            order.append((round_, REFERENCE, slug, problems[slug].reference))
-            order += [(round_, who, s, path) for (who, s), path in sorted(accepted.items()) if s == slug]
+            reference = [(round_, REFERENCE, slug, problems[slug].reference)]
+            candidates = [(round_, who, s, path) for (who, s), path in sorted(accepted.items()) if s == slug]
+            order += reference + candidates if round_ % 2 == 0 else candidates + reference
     results: dict[tuple[int, int, str], RunResult | str] = {}
     if order and progress:
         progress(0, len(order), "")
