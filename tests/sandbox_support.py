@@ -44,21 +44,31 @@ def own_containers(backend) -> list:
     client = backend._client()
     return [
         c
-        for c in client.containers.list(all=True, filters={"label": LABEL_RUN})
-        if c.labels.get(LABEL_OWNER) == backend.owner
+        for c in client.containers.list(all=True, filters={"label": LABEL_RUN}, sparse=True)
+        if (c.attrs.get("Labels") or {}).get(LABEL_OWNER) == backend.owner
     ]
 
 
-def containers_of_process(backend, pid: int) -> list:
-    """The sandbox containers that the judge process `pid` started and that still exist."""
+def containers_of_process(backend, pid: int, settle_s: float = 0.0) -> list:
+    """The sandbox containers that the judge process `pid` started and that still exist.
+
+    With `settle_s`, wait up to that long for them to go: a removal the judge asked for before it
+    exited finishes inside the engine, which takes a moment on a loaded machine. (Listed sparse:
+    no inspect per container, which a container removed meanwhile would make fail.)
+    """
     from judge.backends.docker import LABEL_OWNER, LABEL_RUN
 
     client = backend._client()
-    return [
-        c
-        for c in client.containers.list(all=True, filters={"label": LABEL_RUN})
-        if c.labels.get(LABEL_OWNER, "").split(":")[1:2] == [str(pid)]
-    ]
+    deadline = time.monotonic() + settle_s
+    while True:
+        found = [
+            c
+            for c in client.containers.list(all=True, filters={"label": LABEL_RUN}, sparse=True)
+            if (c.attrs.get("Labels") or {}).get(LABEL_OWNER, "").split(":")[1:2] == [str(pid)]
+        ]
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.2)
 
 
 def signal_once_boxed(backend, judge: subprocess.Popen, number: int) -> float:

@@ -89,4 +89,4 @@ def test_a_terminated_judge_submit_removes_the_container(docker_backend, tmp_pat
     judge = _judge(tmp_path, "submit", "--backend", "docker")
     took = signal_once_boxed(docker_backend, judge, signal.SIGTERM)
     assert took < 15, "SIGTERM waited for the box to finish"
-    assert containers_of_process(docker_backend, judge.pid) == [], "the container outlived the terminated judge"
+    assert containers_of_process(docker_backend, judge.pid, settle_s=10) == [], "the container outlived the judge"

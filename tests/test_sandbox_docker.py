@@ -340,7 +340,7 @@ def test_ctrl_c_during_verify_with_jobs_removes_every_container(docker_backend) 
     )
     took = signal_once_boxed(docker_backend, judge, signal.SIGINT)
     assert took < 15, "Ctrl-C waited for the runs to finish"
-    assert containers_of_process(docker_backend, judge.pid) == [], "containers outlived the interrupted judge"
+    assert containers_of_process(docker_backend, judge.pid, settle_s=10) == [], "containers outlived the judge"
 
 
 @pytest.mark.docker

@@ -46,7 +46,7 @@ from judge.backends.docker.limits import (
 
 LABEL_RUN = "judge.sandbox.run"
 LABEL_OWNER = "judge.sandbox.owner"
-WALL_SLACK_S = 30.0  # container start, checker start-up and finishing on top of the suite's wall limit (the checker keeps that one)
+WALL_SLACK_S = 30.0  # container start, checker start-up and finishing on top of the suite's wall backstop (the checker keeps that one)
 BOX_GRACE_S = 30.0  # the box ends itself this long after the host should have stopped it
 STDERR_TAIL = 8192
 LEFTOVER_AGE_S = 6 * 3600  # a container of another host's judge is stale after this
@@ -78,14 +78,16 @@ def _owner_alive(owner: str) -> bool | None:
 def remove_leftovers(client: Any) -> list[str]:
     """Remove sandbox containers whose judge is gone (a crash, a kill -9). Returns their names."""
     removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL_RUN}):
-        alive = _owner_alive(container.labels.get(LABEL_OWNER, ""))
+    # sparse: the list call's own data (labels, creation time), no inspect per container, which
+    # another judge's run ending between the list and the inspect would turn into NotFound
+    for container in client.containers.list(all=True, filters={"label": LABEL_RUN}, sparse=True):
+        alive = _owner_alive((container.attrs.get("Labels") or {}).get(LABEL_OWNER, ""))
         if alive is None:
-            created = datetime.fromisoformat(container.attrs["Created"][:19] + "+00:00")  # whole seconds, UTC
+            created = datetime.fromtimestamp(container.attrs["Created"], UTC)  # the list API gives epoch seconds
             alive = (datetime.now(UTC) - created).total_seconds() < LEFTOVER_AGE_S
         if not alive:
             remove_container(container)
-            removed.append(container.name)
+            removed.append(container.attrs["Names"][0].lstrip("/"))
     return removed
 
 
@@ -285,7 +287,7 @@ class DockerBackend:
 
     def execute(self, job: Job) -> Execution:
         problem = job.problem
-        wall_s = problem.limits.suite_wall_s + WALL_SLACK_S
+        wall_s = problem.limits.suite_backstop_s + WALL_SLACK_S
         spec = checker_spec(
             job,
             problem_dir="/judge/problem",
