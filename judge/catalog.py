@@ -18,7 +18,7 @@ from typing import Any
 
 from judge import wrong as wrong_module
 from judge.paths import PROBLEMS_DIR, SOLUTIONS_DIR
-from judge_harness.schema import Verdict
+from judge_harness.schema import Verdict, wall_backstop_s
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -39,9 +39,14 @@ class ProblemError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    test_timeout_s: float
-    suite_wall_s: float
+    test_timeout_s: float  # CPU seconds of the worker per test
+    suite_cpu_s: float  # CPU seconds of the whole run: the checker's and the worker's
     memory_mb: int
+
+    @property
+    def suite_backstop_s(self) -> float:
+        """Wall seconds after which a run is ended whatever it is doing (a submission that sleeps)."""
+        return wall_backstop_s(self.suite_cpu_s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +94,9 @@ class Problem:
         """One known-wrong solution by file name; `.source(self.reference)` gives its code."""
         path = self.path / "wrong" / name
         if name not in self.wrong_solutions:
-            raise LookupError(f"{self.slug} has no wrong solution {name!r}; known: {', '.join(sorted(self.wrong_solutions))}")
+            raise LookupError(
+                f"{self.slug} has no wrong solution {name!r}; known: {', '.join(sorted(self.wrong_solutions))}"
+            )
         if path.suffix == ".py" and "verdict" not in wrong_module.parse_header(path):
             return wrong_module.WrongSolution(name, path, self.wrong_solutions[name], "(legacy file)", {})
         return wrong_module.load(path)
@@ -157,7 +164,9 @@ def _wrong_solutions(folder: Path, data: dict[str, Any], toml_path: Path) -> dic
                 found[path.name] = Verdict(legacy[path.name])
             except ValueError:
                 raise ProblemError(
-                    toml_path, field, f"unknown verdict {legacy[path.name]!r}; expected one of {[v.value for v in Verdict]}"
+                    toml_path,
+                    field,
+                    f"unknown verdict {legacy[path.name]!r}; expected one of {[v.value for v in Verdict]}",
                 ) from None
             if found[path.name] is Verdict.ACCEPTED:
                 raise ProblemError(toml_path, field, "a wrong solution cannot expect Accepted")
@@ -198,12 +207,19 @@ def load_problem(folder: Path) -> Problem:
     limits_data = _require(data, "limits", dict, toml_path, "a [limits] table")
     limits_path = toml_path
     values = {}
-    for key, kind in (("test_timeout_s", (int, float)), ("suite_wall_s", (int, float)), ("memory_mb", int)):
+    if "suite_cpu_s" not in limits_data and "suite_wall_s" in limits_data:
+        raise ProblemError(
+            limits_path,
+            "limits.suite_wall_s",
+            "renamed to suite_cpu_s: the suite's limit is CPU time (the checker's and the submission's), "
+            "its wall-clock backstop is 4x that + 2 s; expected suite_cpu_s (about 5x the reference's, e.g. 60)",
+        )
+    for key, kind in (("test_timeout_s", (int, float)), ("suite_cpu_s", (int, float)), ("memory_mb", int)):
         value = _require(limits_data, key, kind, limits_path, "a positive number")
         if value <= 0:
             raise ProblemError(limits_path, f"limits.{key}", f"expected a positive number, got {value}")
         values[key] = value
-    limits = Limits(float(values["test_timeout_s"]), float(values["suite_wall_s"]), int(values["memory_mb"]))
+    limits = Limits(float(values["test_timeout_s"]), float(values["suite_cpu_s"]), int(values["memory_mb"]))
 
     tolerances = {}
     for dtype, tol in _require(data, "tolerances", dict, toml_path, "a [tolerances] table").items():
@@ -221,7 +237,9 @@ def load_problem(folder: Path) -> Problem:
     for entry in mutable:
         if not MUTABLE_RE.match(entry):
             raise ProblemError(
-                toml_path, "mutable_inputs", f"expected <callable>:<parameter> (e.g. SlidingWindowKVCache.step:q), got {entry!r}"
+                toml_path,
+                "mutable_inputs",
+                f"expected <callable>:<parameter> (e.g. SlidingWindowKVCache.step:q), got {entry!r}",
             )
 
     return Problem(

@@ -242,7 +242,7 @@ class QueueBackend:
 
     def execute(self, job: Job) -> Execution:
         payload = pack(job)
-        deadline_s = job.problem.limits.suite_wall_s * 3 + RUN_SLACK_S
+        deadline_s = job.problem.limits.suite_backstop_s * 3 + RUN_SLACK_S
         lost: list[str] = []
         for _attempt in range(2):
             outcome = self._one_attempt(payload, deadline_s)

@@ -82,8 +82,8 @@ class ForkRunner:
         self.jobs = max(1, jobs)
         self.stop_at_first_failure = stop_at_first_failure
         self.kill_counts: Counter[str] = Counter()
-        self.wall_budget_s = float(problem.limits.suite_wall_s)
-        self.cpu_budget_s = float(problem.limits.suite_wall_s)
+        self.wall_budget_s = float(problem.limits.suite_backstop_s)
+        self.cpu_budget_s = float(problem.limits.suite_cpu_s)
         self.baseline: dict[str, Any] = {}
         self._children: dict[int, dict[str, Any]] = {}
         self._items: list[Any] = []
@@ -175,9 +175,9 @@ class ForkRunner:
             self._tmp = Path(tmp)
             self.baseline = self._baseline()
             # Budgets from the reference's own run: a mutant may be slower, not 3x slower.
-            limit = self.problem.limits.suite_wall_s
-            self.wall_budget_s = min(limit, 3 * self.baseline["wall_s"] + WALL_FLOOR_S)
-            self.cpu_budget_s = min(limit, 2 * self.baseline["cpu_s"] + CPU_FLOOR_S)
+            limits = self.problem.limits
+            self.wall_budget_s = min(limits.suite_backstop_s, 3 * self.baseline["wall_s"] + WALL_FLOOR_S)
+            self.cpu_budget_s = min(limits.suite_cpu_s, 2 * self.baseline["cpu_s"] + CPU_FLOOR_S)
             pending = work[::-1]
             while pending or self._children:
                 while pending and len(self._children) < self.jobs:

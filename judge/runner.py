@@ -45,7 +45,7 @@ def interpret(job: Job, execution: Execution) -> RunResult:
         return base
     if execution.timed_out:
         base.verdict = Verdict.TIME_LIMIT_EXCEEDED
-        base.message = f"the suite ran past its wall limit of {job.problem.limits.suite_wall_s:g} s"
+        base.message = f"the run passed its wall-clock backstop of {job.problem.limits.suite_backstop_s:g} s"
         return base
     if execution.oom_killed:
         base.verdict, base.message = Verdict.MEMORY_LIMIT_EXCEEDED, "the sandbox was killed for memory"

@@ -55,6 +55,7 @@ def broken(tmp_path: Path) -> Path:
         ("estimated_minutes = 5", "estimated_minutes = 0", "estimated_minutes"),
         ('entry_points = ["add", "Accumulator"]', "entry_points = []", "entry_points"),
         ('tags = ["fixture"]', "tags = [1]", "tags"),
+        ("suite_cpu_s = 60", "suite_wall_s = 60", "limits.suite_wall_s"),  # the old name says it was renamed
     ],
 )
 def test_broken_metadata_names_file_and_field(broken: Path, old: str, new: str, field: str) -> None:

@@ -196,7 +196,7 @@ def make_problem(root: Path) -> Path:
             preload = []
             [limits]
             test_timeout_s = 5
-            suite_wall_s = 60
+            suite_cpu_s = 60
             memory_mb = 512
             [tolerances]
             float64 = { atol = 1e-9, rtol = 1e-7 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -158,11 +159,27 @@ def test_stop_at_first_failure_ends_the_session(tmp_path: Path) -> None:
     assert [r.verdict for r in plugin.results] == [Verdict.ACCEPTED, Verdict.WRONG_ANSWER]
 
 
-def test_a_spent_suite_wall_limit_fails_the_remaining_tests_as_time_limit(tmp_path: Path) -> None:
-    plugin, stand_in = run_suite(tmp_path, suite_wall_s=1e-9)
+def test_a_spent_suite_cpu_budget_fails_the_remaining_tests_as_time_limit(tmp_path: Path) -> None:
+    # The checker has spent more than 1e-9 s of CPU before the first test: the budget is gone.
+    plugin, stand_in = run_suite(tmp_path, suite_cpu_s=1e-9)
     judged = [r for r in plugin.results if r.id.endswith("test_accepted")]
-    assert judged[0].verdict is Verdict.TIME_LIMIT_EXCEEDED and "wall-time limit" in judged[0].message
+    assert judged[0].verdict is Verdict.TIME_LIMIT_EXCEEDED and "CPU-time limit of 1e-09 s" in judged[0].message
     assert stand_in.windows == []  # no test reached the worker
+
+
+def test_the_suite_cpu_budget_counts_the_checker_and_every_test_s_worker_cpu(tmp_path: Path) -> None:
+    plugin, _ = run_suite(tmp_path, suite_cpu_s=1e6)
+    worker = sum(r.cpu_s for r in plugin.results)
+    assert worker == 0.25 * len(plugin.results)  # the stand-in's worker CPU, per test
+    assert worker < plugin.suite_cpu_used() < worker + time.process_time() + 1e-6
+
+
+def test_a_suite_past_its_wall_backstop_fails_the_remaining_tests_as_time_limit(tmp_path: Path) -> None:
+    # The backstop is 4x the CPU budget + 2 s of wall from the suite's start (a submission that sleeps).
+    plugin, stand_in = run_suite(tmp_path, suite_cpu_s=1e6, suite_started=time.monotonic() - 5e6)
+    judged = [r for r in plugin.results if r.id.endswith("test_accepted")]
+    assert judged[0].verdict is Verdict.TIME_LIMIT_EXCEEDED and "wall-clock backstop" in judged[0].message
+    assert stand_in.windows == []
 
 
 PROPERTY_SUITE = """

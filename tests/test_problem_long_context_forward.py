@@ -156,7 +156,7 @@ def test_wrong_solutions_are_declared_in_their_headers():
     for name in found:
         wrong = PROBLEM_ENTRY.wrong_solution(name)
         assert wrong.bug and (wrong.verdict.value == "Wrong Answer" or "measured" in wrong.header), name
-    assert META["limits"]["test_timeout_s"] < META["limits"]["suite_wall_s"]
+    assert META["limits"]["test_timeout_s"] < META["limits"]["suite_cpu_s"]
 
 
 def test_statement_states_the_tolerances_and_the_memory_limit():

@@ -104,7 +104,7 @@ def checker_spec(
         "driver": driver,
         "memory_bytes": problem.limits.memory_mb * 2**20,
         "test_timeout_s": problem.limits.test_timeout_s,
-        "suite_wall_s": problem.limits.suite_wall_s,
+        "suite_cpu_s": problem.limits.suite_cpu_s,
         "tolerances": {k: list(v) for k, v in problem.tolerances.items()},
         "worker_cwd": worker_cwd,
         "stop_at_first_failure": job.first_failure,

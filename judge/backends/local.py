@@ -24,7 +24,7 @@ from judge.paths import SANDBOX_DIR, SOLUTIONS_DIR, TESTS_DIR
 from judge.staging import stage
 
 HARNESS_ROOT = SANDBOX_DIR
-WALL_SLACK_S = 30.0  # checker start-up and finishing on top of the suite's wall limit (the checker keeps that one)
+WALL_SLACK_S = 30.0  # checker start-up and finishing on top of the suite's wall backstop (the checker keeps that one)
 STDERR_TAIL = 8192
 
 
@@ -98,7 +98,7 @@ class LocalBackend:
             try:
                 process.stdin.write(json.dumps(spec).encode())
                 process.stdin.close()
-                process.wait(timeout=job.problem.limits.suite_wall_s + WALL_SLACK_S)
+                process.wait(timeout=job.problem.limits.suite_backstop_s + WALL_SLACK_S)
             except subprocess.TimeoutExpired:
                 timed_out = True
             except BrokenPipeError:

@@ -100,7 +100,7 @@ def show(slug: str, as_json: bool) -> None:
                 "estimated_minutes": problem.estimated_minutes,
                 "limits": {
                     "test_timeout_s": problem.limits.test_timeout_s,
-                    "suite_wall_s": problem.limits.suite_wall_s,
+                    "suite_cpu_s": problem.limits.suite_cpu_s,
                     "memory_mb": problem.limits.memory_mb,
                 },
                 "tolerances": {k: {"atol": a, "rtol": r} for k, (a, r) in problem.tolerances.items()},

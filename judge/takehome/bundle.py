@@ -136,7 +136,7 @@ def public_toml(problem: Problem) -> str:
         "",
         "[limits]",
         f"test_timeout_s = {problem.limits.test_timeout_s!r}",
-        f"suite_wall_s = {problem.limits.suite_wall_s!r}",
+        f"suite_cpu_s = {problem.limits.suite_cpu_s!r}",
         f"memory_mb = {problem.limits.memory_mb}",
         "",
         "[tolerances]",

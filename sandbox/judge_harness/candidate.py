@@ -107,7 +107,7 @@ class Candidate:
             raise
         cpu_deadline = self._cpu_base + (self.cpu_limit_s - self.cpu_spent)
         wall_limit = (
-            "the suite's wall-clock limit" if self.deadline >= self.suite_deadline else "the wall-clock backstop"
+            "the suite's wall-clock backstop" if self.deadline >= self.suite_deadline else "the wall-clock backstop"
         )
         try:
             return current.call(target, name, args, kwargs, self.deadline, cpu_deadline, self.cpu_limit_s, wall_limit)

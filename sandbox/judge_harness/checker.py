@@ -20,7 +20,7 @@ from typing import Any
 
 from judge_harness import confine
 from judge_harness.remote import reap_descendants
-from judge_harness.schema import RunResult, Verdict, worst
+from judge_harness.schema import RunResult, Verdict, wall_backstop_s, worst
 
 
 def harden_checker() -> None:
@@ -97,9 +97,9 @@ def run(spec: dict[str, Any], started: float | None = None) -> RunResult:
 
     result = RunResult(verdict=Verdict.INTERNAL_ERROR, problem=spec["problem"], suite=spec["suite"])
     candidate = Candidate(start_worker)
-    suite_wall_s = float(spec.get("suite_wall_s", 0))
-    if suite_wall_s:  # the pre-flight import is inside the suite's wall clock too
-        candidate.suite_deadline = started + suite_wall_s
+    suite_cpu_s = float(spec.get("suite_cpu_s", 0))
+    if suite_cpu_s:  # the pre-flight import is inside the suite's wall-clock backstop too
+        candidate.suite_deadline = started + wall_backstop_s(suite_cpu_s)
     try:
         return run_tests(spec, candidate, result, started)
     finally:
@@ -125,7 +125,7 @@ def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult, started: 
         candidate,
         test_timeout_s=float(spec["test_timeout_s"]),
         tolerances=tolerances,
-        suite_wall_s=float(spec.get("suite_wall_s", 0)),
+        suite_cpu_s=float(spec.get("suite_cpu_s", 0)),
         suite_started=started,
         stop_at_first_failure=bool(spec.get("stop_at_first_failure", False)),
         memory_limit_bytes=int(spec["memory_bytes"]),

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from judge_harness import checks
-from judge_harness.remote import CandidateError, JudgeAbort, wall_backstop_s
-from judge_harness.schema import MESSAGE_BYTES, TestResult, Verdict
+from judge_harness.remote import CandidateError, JudgeAbort
+from judge_harness.schema import MESSAGE_BYTES, TestResult, Verdict, wall_backstop_s
 
 HYPOTHESIS_PROFILE = "judge"
 
@@ -106,12 +106,17 @@ class JudgePlugin:
         *,
         test_timeout_s: float,
         tolerances: dict[str, tuple[float, float]],
-        suite_wall_s: float = 0,
+        suite_cpu_s: float = 0,
         suite_started: float | None = None,
         stop_at_first_failure: bool = False,
         memory_limit_bytes: int = 0,
     ) -> None:
-        """`test_timeout_s` is CPU time per test (0: none); `suite_wall_s` is wall time from `suite_started`.
+        """`test_timeout_s` is CPU time per test, `suite_cpu_s` the whole suite's (0: none).
+
+        The suite's CPU is the checker's own (time.process_time: collection, oracles, hypothesis)
+        plus the submission's in every test so far; it is checked before each test, so a suite
+        ends past its budget by at most one test's limit. Its wall-clock backstop, for a
+        submission that sleeps, is `wall_backstop_s(suite_cpu_s)` from `suite_started`.
 
         With `stop_at_first_failure` the session ends after the first test that is not Accepted
         (verify's checks that expect a rejection need no more than that one).
@@ -119,7 +124,8 @@ class JudgePlugin:
         self._candidate = candidate
         self.test_timeout_s = test_timeout_s
         started = time.monotonic() if suite_started is None else suite_started
-        self.suite_deadline = started + suite_wall_s if suite_wall_s else math.inf
+        self.suite_cpu_s = suite_cpu_s or math.inf
+        self.suite_deadline = started + wall_backstop_s(suite_cpu_s) if suite_cpu_s else math.inf
         self.stop_at_first_failure = stop_at_first_failure
         self.memory_limit_bytes = memory_limit_bytes  # named in a MemoryError's message
         self._session: pytest.Session | None = None
@@ -131,9 +137,15 @@ class JudgePlugin:
 
     @pytest.fixture
     def candidate(self) -> Any:
+        if self.suite_cpu_used() >= self.suite_cpu_s:
+            raise JudgeAbort(
+                Verdict.TIME_LIMIT_EXCEEDED,
+                f"the suite's CPU-time limit of {self.suite_cpu_s:g} s (the checker's and the submission's) "
+                "was spent before this test ran",
+            )
         if time.monotonic() >= self.suite_deadline:
             raise JudgeAbort(
-                Verdict.TIME_LIMIT_EXCEEDED, "the suite's wall-time limit was reached before this test ran"
+                Verdict.TIME_LIMIT_EXCEEDED, "the suite's wall-clock backstop was reached before this test ran"
             )
         # The limit is the worker's CPU time; the wall clock only backs it up (a sleeper spends none).
         if self.test_timeout_s:
@@ -144,6 +156,10 @@ class JudgePlugin:
         with self._candidate:
             yield self._candidate
         self._candidate.deadline = math.inf
+
+    def suite_cpu_used(self) -> float:
+        """CPU seconds the suite has spent: the checker's own and the submission's in every test."""
+        return time.process_time() + sum(r.cpu_s for r in self.results)
 
     @pytest.fixture
     def tolerances(self) -> dict[str, tuple[float, float]]:

@@ -31,11 +31,6 @@ from judge_harness.schema import OUTPUT_CAPTURE_BYTES, OUTPUT_LIMIT_BYTES, Verdi
 POLL_S = 0.005  # memory poll period while a call runs
 CPU_POLL_S = 0.05  # CPU-time poll period while a call runs (the kernel counts in 10 ms ticks)
 DESCENDANTS_POLL_S = 0.25  # how often the live processes a worker spawned are looked for
-# A test's limit is CPU time, so a loaded machine cannot turn a correct answer into a timeout;
-# a call that sleeps or blocks spends none, and is stopped by the wall clock at this many times
-# the limit (plus the fixed slack, for very small limits).
-WALL_BACKSTOP_FACTOR = 4
-WALL_BACKSTOP_SLACK_S = 2.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MEMORY_ERROR_MARKERS = ("MemoryError", "not enough memory", "can't allocate memory", "Cannot allocate memory")
 
@@ -81,11 +76,6 @@ def _read_status(pid: int) -> dict[str, int]:
     except OSError:
         pass
     return values
-
-
-def wall_backstop_s(cpu_limit_s: float) -> float:
-    """The wall-clock backstop for a CPU-time limit: what ends a submission that sleeps or blocks."""
-    return WALL_BACKSTOP_FACTOR * cpu_limit_s + WALL_BACKSTOP_SLACK_S
 
 
 def _stat_fields(pid: int | str) -> list[str] | None:

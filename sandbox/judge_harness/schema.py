@@ -36,6 +36,16 @@ SCHEMA_VERSION = 1
 OUTPUT_CAPTURE_BYTES = 4096  # captured output kept per test
 OUTPUT_LIMIT_BYTES = 8 * 2**20  # total worker output allowed in one run: Output Limit Exceeded past it
 MESSAGE_BYTES = 4096  # failure message kept per test
+# Limits are CPU time (a test's, the suite's), so a loaded machine cannot turn a correct answer into
+# a timeout; a call that sleeps or blocks spends none, and is stopped by the wall clock at this many
+# times the limit (plus the fixed slack, for very small limits).
+WALL_BACKSTOP_FACTOR = 4
+WALL_BACKSTOP_SLACK_S = 2.0
+
+
+def wall_backstop_s(cpu_limit_s: float) -> float:
+    """The wall-clock backstop for a CPU-time limit: what ends a submission that sleeps or blocks."""
+    return WALL_BACKSTOP_FACTOR * cpu_limit_s + WALL_BACKSTOP_SLACK_S
 
 
 class Verdict(enum.StrEnum):
