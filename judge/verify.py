@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -142,8 +143,24 @@ def check_interface(problem: Problem) -> Check:
     return check
 
 
-def plan(problem: Problem) -> list[tuple[Check, Path | Submission, str]]:
-    """(check, what to judge, suite) for every judged check of `problem`; wrong solutions patched in memory."""
+def sample_wrong(problem: Problem, count: int) -> set[str]:
+    """The wrong solutions a `--wrong-sample count` verify judges: every one declared anything but
+    Wrong Answer (time, memory, crashes: what depends on the backend), and `count` of the Wrong
+    Answer ones, drawn with a seed of the problem's slug (the same draw every run)."""
+    declared = problem.wrong_solutions
+    chosen = {name for name, verdict in declared.items() if verdict is not Verdict.WRONG_ANSWER}
+    wrong_answers = sorted(name for name in declared if name not in chosen)
+    chosen.update(random.Random(problem.slug).sample(wrong_answers, min(count, len(wrong_answers))))
+    return chosen
+
+
+def plan(problem: Problem, wrong_sample: int | None = None) -> list[tuple[Check, Path | Submission, str]]:
+    """(check, what to judge, suite) for every judged check of `problem`; wrong solutions patched in memory.
+
+    With `wrong_sample`, only sample_wrong's choice of wrong solutions is judged; every patch is
+    still applied, and one that does not apply is a failed check whether drawn or not.
+    """
+    judged = sample_wrong(problem, wrong_sample) if wrong_sample is not None else set(problem.wrong_solutions)
     jobs = [
         (Check(problem.slug, "reference (public)", Verdict.ACCEPTED.value), problem.reference, "public"),
         (Check(problem.slug, "reference (hidden)", Verdict.ACCEPTED.value), problem.reference, "hidden"),
@@ -157,7 +174,8 @@ def plan(problem: Problem) -> list[tuple[Check, Path | Submission, str]]:
         except WrongSolutionError as exc:
             check.actual, check.detail = "patch does not apply", str(exc)
             submission = wrong.path  # not judged: _judge sees the failed check
-        jobs.append((check, submission, "hidden"))
+        if name in judged or check.actual:
+            jobs.append((check, submission, "hidden"))
     return jobs
 
 
@@ -241,8 +259,12 @@ def verify(
     mutants: int = 0,
     cache: ResultCache | None = None,
     problem_done: Callable[[ProblemDone], None] | None = None,
+    wrong_sample: int | None = None,
 ) -> list[Check]:
-    """Every check of `problems`; `cache` (None: judge everything) holds results across runs."""
+    """Every check of `problems`; `cache` (None: judge everything) holds results across runs.
+
+    `wrong_sample` (None: all) judges only a sample of each problem's wrong solutions (sample_wrong).
+    """
     started = time.monotonic()
     checks: list[Check] = []
     work = []
@@ -251,7 +273,7 @@ def verify(
         checks.append(check_interface(problem))
         finished[problem.slug] = [checks[-1]]
         problem_hash = problem.content_hash()
-        work.extend((check, problem, path, suite, problem_hash) for check, path, suite in plan(problem))
+        work.extend((check, problem, path, suite, problem_hash) for check, path, suite in plan(problem, wrong_sample))
     left = {problem.slug: sum(1 for item in work if item[1] is problem) + (1 if mutants else 0) for problem in problems}
     judged = [0, sum(1 for item in work if not item[0].actual)]  # runs done, runs in all (cache hits leave it)
 

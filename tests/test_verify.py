@@ -13,7 +13,7 @@ import pytest
 
 from judge.catalog import Problem, load_problem
 from judge.staging import Submission
-from judge.verify import check_interface, expects_rejection, plan, public_interface
+from judge.verify import check_interface, expects_rejection, plan, public_interface, sample_wrong
 from judge.wrong import make_patch
 from judge_harness.schema import Verdict
 
@@ -108,3 +108,30 @@ def test_plan_judges_a_patch_in_memory_and_marks_one_that_no_longer_applies(toy:
     toy.reference.write_text(reference.replace("return Pair(pair.right, pair.left)", "return Pair(b=0, a=1)"))
     check, _ = {c.label: (c, w) for c, w, _ in plan(load_problem(toy.path))}["wrong/no_swap.patch"]
     assert check.actual == "patch does not apply" and "no_swap.patch" in check.detail
+
+
+def test_a_wrong_sample_judges_every_backend_sensitive_one_and_a_seeded_few_others() -> None:
+    from judge.catalog import load_catalog
+    from judge.paths import PROBLEMS_DIR
+
+    problem = load_catalog([PROBLEMS_DIR]).get("quantized-autograd")
+    declared = problem.wrong_solutions
+    others = {name for name, verdict in declared.items() if verdict is not Verdict.WRONG_ANSWER}
+    assert others and len(declared) - len(others) > 2  # the bank's problem with the most of both kinds
+    chosen = sample_wrong(problem, 2)
+    assert others <= chosen and len(chosen - others) == 2
+    assert all(declared[name] is Verdict.WRONG_ANSWER for name in chosen - others)
+    assert sample_wrong(problem, 2) == chosen  # seeded by the slug: the same draw every run
+    assert sample_wrong(problem, 0) == others and sample_wrong(problem, 1000) == set(declared)
+    labels = [check.label for check, _, _ in plan(problem, wrong_sample=2)]
+    assert labels[:3] == ["reference (public)", "reference (hidden)", "stub (hidden)"]
+    assert sorted(labels[3:]) == sorted(f"wrong/{name}" for name in chosen)
+
+
+def test_a_wrong_sample_still_fails_a_patch_that_no_longer_applies(toy: Problem) -> None:
+    (name,) = toy.wrong_solutions
+    toy.reference.write_text(toy.reference.read_text().replace("return", "return  "))  # every hunk's context moves
+    problem = load_problem(toy.path)
+    assert sample_wrong(problem, 0) == set()  # not drawn (toy's only wrong solution is a Wrong Answer) ...
+    (check,) = [check for check, _, _ in plan(problem, wrong_sample=0) if check.label == f"wrong/{name}"]
+    assert check.actual == "patch does not apply"  # ... and still a failed check

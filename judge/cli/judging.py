@@ -170,6 +170,14 @@ def submit(slug: str | None, file: Path | None, as_json: bool, backend: str, gpu
     type=click.IntRange(0, 1000),
     help="Mutants sampled per problem and held to mutants.toml's score (0: off). See `judge mutants`.",
 )
+@click.option(
+    "--wrong-sample",
+    type=click.IntRange(0, 1000),
+    default=None,
+    help="Judge only N of each problem's Wrong Answer solutions (seeded by slug) and every one declared "
+    "anything else (time, memory, crashes: what depends on the backend). Every patch is still applied. "
+    "Default: all.",
+)
 @click.option("--no-cache", is_flag=True, help="Judge every check again instead of reusing cached results.")
 @options.json_option
 @options.backend_option
@@ -179,6 +187,7 @@ def verify(
     slugs: tuple[str, ...],
     jobs: int,
     mutant_sample: int,
+    wrong_sample: int | None,
     no_cache: bool,
     as_json: bool,
     backend: str,
@@ -197,6 +206,7 @@ def verify(
       judge verify
       judge verify sliding-window-attention --backend local --jobs 2
       judge verify react-agent --mutants 0 --no-cache
+      judge verify --backend docker --wrong-sample 2     # CI's docker pass
       judge verify --queue redis://:secret@queue-host:6379/0
     """
     from judge.verify import ResultCache
@@ -207,7 +217,12 @@ def verify(
     broken = [] if slugs else [str(e) for e in catalog.errors]
     chosen = get_backend(backend, gpus, queue=queue, priority="verify")
     jobs = common.queue_jobs(jobs, queue)
-    total = sum(3 + len(p.wrong_solutions) + (1 if mutant_sample else 0) for p in problems)
+    from judge.verify import sample_wrong
+
+    def wrong_count(problem: Any) -> int:
+        return len(problem.wrong_solutions if wrong_sample is None else sample_wrong(problem, wrong_sample))
+
+    total = sum(3 + wrong_count(p) + (1 if mutant_sample else 0) for p in problems)
     done = [0]
 
     def progress(check: Any) -> None:
@@ -236,6 +251,7 @@ def verify(
             mutants=mutant_sample,
             cache=cache,
             problem_done=problem_done,
+            wrong_sample=wrong_sample,
         )
     except BackendError as exc:
         raise JudgeError(str(exc)) from None
@@ -266,6 +282,9 @@ def verify(
         for error in broken:
             click.echo(f"\nbroken problem: {error}")
         summary = f"{len(checks) - len(failed)}/{len(checks)} checks passed on the {chosen.name} backend"
+        if wrong_sample is not None:
+            judged = sum(wrong_count(p) for p in problems)
+            summary += f" (wrong solutions: {judged} of {sum(len(p.wrong_solutions) for p in problems)} judged, --wrong-sample)"
         click.echo(
             "\n" + (click.style(summary, fg="green") if not failed and not broken else click.style(summary, fg="red"))
         )
