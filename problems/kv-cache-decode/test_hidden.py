@@ -347,112 +347,96 @@ def test_float64_is_not_downcast(candidate):
 # -- validation -------------------------------------------------------------------------------
 
 
-def build(candidate, model: Model, **overrides):
-    kwargs = {**model.kwargs(), **overrides}
-    return candidate.LlamaAttention(*model.args(), **kwargs)
+def each_raises(cases: dict, call) -> None:
+    """call(case) must raise ValueError for every labelled case; a failure names the case."""
+    for label, case in cases.items():
+        try:
+            with expect_raises("ValueError"):
+                call(case)
+        except AssertionError as exc:
+            raise AssertionError(f"{label}: {exc}") from None
 
 
-@pytest.mark.parametrize(
-    "n_heads,n_kv_heads", [(0, 1), (2, 0), (-2, -1), (4, 3), (2, 4), (2.0, 1), (True, 1), (2, True)]
-)
-def test_bad_head_counts_raise(candidate, n_heads, n_kv_heads):
+def test_bad_head_counts_raise(candidate):
     model = make_model(8, 2, 1, 4, seed=0)
-    with expect_raises("ValueError"):
-        build(candidate, model, n_heads=n_heads, n_kv_heads=n_kv_heads)
+    cases = {
+        "n_heads = 0": (0, 1),
+        "n_kv_heads = 0": (2, 0),
+        "negative head counts": (-2, -1),
+        "n_heads = 4 not a multiple of n_kv_heads = 3": (4, 3),
+        "n_kv_heads = 4 > n_heads = 2": (2, 4),
+        "n_heads = 2.0 (a float)": (2.0, 1),
+        "n_heads = True (a bool)": (True, 1),
+        "n_kv_heads = True (a bool)": (2, True),
+    }
+    each_raises(
+        cases, lambda c: candidate.LlamaAttention(*model.args(), n_heads=c[0], n_kv_heads=c[1], rope_base=10000.0)
+    )
 
 
-def bad_weights():
+def test_bad_weights_raise(candidate):
     m = make_model(6, 2, 1, 4, seed=0)  # C = 6 != H * D = 8, so a transposed wo has the wrong shape
     wq, wk, wv, wo = m.args()
-    odd = make_model(6, 2, 1, 3, seed=0)  # D = 3 is odd
-    return {
+    cases = {
         "wq 1-D": (wq.flatten(), wk, wv, wo),
         "wq 3-D": (wq[None], wk, wv, wo),
         "wq columns not H * D": (wq[:, :7], wk, wv, wo),
-        "odd head dim": odd.args(),
+        "odd head dim D = 3": make_model(6, 2, 1, 3, seed=0).args(),
         "wk columns not Hkv * D": (wq, wk[:, :3], wv, wo),
         "wk rows not C": (wq, wk[:5], wv, wo),
-        "wv shape": (wq, wk, torch.cat([wv, wv], 1), wo),
-        "wo shape transposed": (wq, wk, wv, wo.T.contiguous()),
-        "wo rows": (wq, wk, wv, wo[:4]),
-        "wk of another dtype": (wq, wk.double(), wv, wo),
-        "wo of another dtype": (wq, wk, wv, wo.half()),
+        "wv (C, 2 * Hkv * D)": (wq, wk, torch.cat([wv, wv], 1), wo),
+        "wo transposed (C, H * D)": (wq, wk, wv, wo.T.contiguous()),
+        "wo rows not H * D": (wq, wk, wv, wo[:4]),
+        "wk float64, the rest float32": (wq, wk.double(), wv, wo),
+        "wo float16, the rest float32": (wq, wk, wv, wo.half()),
         "integer weights": tuple(w.long() for w in m.args()),
-        "wv not a tensor": (wq, wk, wv.tolist(), wo),
+        "wv a list": (wq, wk, wv.tolist(), wo),
     }
-
-
-@pytest.mark.parametrize("case", list(bad_weights()))
-def test_bad_weights_raise(candidate, case):
-    weights = bad_weights()[case]
-    n_heads = 2
-    with expect_raises("ValueError"):
-        candidate.LlamaAttention(*weights, n_heads=n_heads, n_kv_heads=1)
+    each_raises(cases, lambda weights: candidate.LlamaAttention(*weights, n_heads=2, n_kv_heads=1))
 
 
 @pytest.mark.parametrize("rope_base", [0, 0.0, -10000.0, float("inf"), float("nan"), True, "10000"])
 def test_bad_rope_base_raises(candidate, rope_base):
+    # 0 and 0.0 are values, not "use the default"
+    model = make_model(8, 2, 1, 4, seed=0)
     with expect_raises("ValueError"):
-        build(candidate, make_model(8, 2, 1, 4, seed=0), rope_base=rope_base)
+        candidate.LlamaAttention(*model.args(), n_heads=2, n_kv_heads=1, rope_base=rope_base)
 
 
 def test_bad_x_raises(candidate):
-    model = make_model(8, 2, 1, 4, seed=0)
-    attn = layer(candidate, model)
+    attn = layer(candidate, make_model(8, 2, 1, 4, seed=0))
     x = make_x(2, 3, 8, seed=0)
-    for label, bad in (
-        ("2-D x", x[0]),
-        ("4-D x", x[None]),
-        ("C != 8", x[..., :6]),
-        ("T = 0", x[:, :0]),
-        ("B = 0", x[:0]),
-        ("float64 x", x.double()),
-    ):
-        with expect_raises("ValueError"):
-            attn.prefill(bad)
+    cases = {"2-D x": x[0], "4-D x": x[None], "x with C = 6": x[..., :6], "x with T = 0": x[:, :0]}
+    cases |= {"x with B = 0": x[:0], "float64 x for float32 weights": x.double()}
+    each_raises(cases, lambda bad: attn.prefill(bad))
     _, cache = attn.prefill(x)
-    for label, bad in (
-        ("3-D x_t", x[:, :1]),
-        ("1-D x_t", x[0, 0]),
-        ("batch 1 x_t for batch 2 cache", x[:1, 0]),
-        ("C != 8", x[:, 0, :6]),
-        ("float16 x_t", x[:, 0].half()),
-    ):
-        with expect_raises("ValueError"):
-            attn.decode_step(bad, cache)
+    cases = {"3-D x_t": x[:, :1], "1-D x_t": x[0, 0], "x_t of batch 1, cache of batch 2": x[:1, 0]}
+    cases |= {"x_t with C = 6": x[:, 0, :6], "float16 x_t for float32 weights": x[:, 0].half()}
+    each_raises(cases, lambda bad: attn.decode_step(bad, cache))
 
 
-@pytest.mark.parametrize(
-    "case", ["int mask", "float mask", "mask (B, T + 1)", "mask (B,)", "mask of another batch", "mask as a list"]
-)
-def test_bad_attention_mask_raises(candidate, case):
-    model = make_model(8, 2, 1, 4, seed=0)
+def test_bad_attention_mask_raises(candidate):
+    attn = layer(candidate, make_model(8, 2, 1, 4, seed=0))
     x = make_x(2, 3, 8, seed=0)
     good = left_padded_mask([3, 2], 3)
-    mask = {
-        "int mask": good.long(),
-        "float mask": good.float(),
-        "mask (B, T + 1)": left_padded_mask([3, 2], 4),
-        "mask (B,)": good[:, 0],
-        "mask of another batch": good[:1],
-        "mask as a list": good.tolist(),
-    }[case]
-    with expect_raises("ValueError"):
-        layer(candidate, model).prefill(x, mask)
+    cases = {"int64 mask": good.long(), "float mask": good.float(), "mask (B, T + 1)": left_padded_mask([3, 2], 4)}
+    cases |= {"mask (B,)": good[:, 0], "mask of batch 1": good[:1], "mask as a list": good.tolist()}
+    each_raises(cases, lambda mask: attn.prefill(x, mask))
 
 
-@pytest.mark.parametrize("rows", [[[True, False, True]], [[True, True, False]], [[False, True, False]]])
-def test_right_or_middle_padding_raises(candidate, rows):
-    model = make_model(8, 2, 1, 4, seed=0)
-    mask = torch.cat([torch.ones(1, 3, dtype=torch.bool), torch.tensor(rows)])
-    with expect_raises("ValueError"):
-        layer(candidate, model).prefill(make_x(2, 3, 8, seed=0), mask)
+def test_right_or_middle_padding_raises(candidate):
+    attn = layer(candidate, make_model(8, 2, 1, 4, seed=0))
+    x = make_x(2, 3, 8, seed=0)
+    rows = {"[T, F, T]": [True, False, True], "[T, T, F]": [True, True, False], "[F, T, F]": [False, True, False]}
+    cases = {f"second row {label}": torch.tensor([[True] * 3, row]) for label, row in rows.items()}
+    each_raises(cases, lambda mask: attn.prefill(x, mask))
 
 
-def bad_caches():
+def test_bad_cache_raises(candidate):
+    attn = layer(candidate, make_model(8, 2, 1, 4, seed=0))
     k = torch.zeros(2, 1, 3, 4)
     mask = torch.ones(2, 3, dtype=torch.bool)
-    return {
+    cases = {
         "k 3-D": (k[:, 0], k[:, 0], mask),
         "k with 2 kv heads": (torch.zeros(2, 2, 3, 4), torch.zeros(2, 2, 3, 4), mask),
         "k with D = 2": (k[..., :2], k[..., :2], mask),
@@ -460,18 +444,12 @@ def bad_caches():
         "v shorter than k": (k, k[:, :, :2], mask),
         "k float64": (k.double(), k, mask),
         "v float64": (k, k.double(), mask),
-        "mask not bool": (k, k, mask.long()),
+        "mask int64": (k, k, mask.long()),
         "mask (B, T + 1)": (k, k, torch.ones(2, 4, dtype=torch.bool)),
         "mask of batch 1": (k, k, mask[:1]),
     }
-
-
-@pytest.mark.parametrize("case", list(bad_caches()))
-def test_bad_cache_raises(candidate, case):
-    model = make_model(8, 2, 1, 4, seed=0)
-    k, v, mask = bad_caches()[case]
-    with expect_raises("ValueError"):
-        layer(candidate, model).decode_step(make_x(2, 1, 8, seed=0)[:, 0], hand_cache(k, v, mask))
+    x_t = make_x(2, 1, 8, seed=0)[:, 0]
+    each_raises(cases, lambda c: attn.decode_step(x_t, hand_cache(*c)))
 
 
 # -- property-based ---------------------------------------------------------------------------
