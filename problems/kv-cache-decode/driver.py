@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+import torch
 from torch import Tensor
 
 
@@ -72,3 +73,16 @@ def aliasing(
     decode_args = {"x_t": x_t, **{f"old cache.{n}": getattr(cache, n) for n in _fields(cache)}, **arguments}
     found += _shared({"decode y_t": y_t, **{f"new cache.{n}": getattr(new, n) for n in _fields(new)}}, decode_args)
     return found
+
+
+def generate(
+    module: ModuleType, weights: list[Tensor], kwargs: dict, x: Tensor, mask: Tensor | None, steps: Tensor
+) -> Tensor:
+    """Prefill, then decode steps (B, S, C) one at a time; the decoded outputs (B, S, C)."""
+    attn = module.LlamaAttention(*weights, **kwargs)
+    _, cache = attn.prefill(x, mask)
+    outputs = []
+    for s in range(steps.shape[1]):
+        y_t, cache = attn.decode_step(steps[:, s], cache)
+        outputs.append(y_t)
+    return torch.stack(outputs, dim=1)
