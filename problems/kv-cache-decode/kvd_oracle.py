@@ -68,10 +68,11 @@ def rotate(x: Tensor, positions: Tensor, rope_base: float) -> Tensor:
     return torch.cat([a * c - b * s, b * c + a * s], dim=-1)
 
 
-def row_forward(model: Model, tokens: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def row_forward(model: Model, tokens: Tensor, kv_dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """Causal attention over one row's real tokens (n, C), float64.
 
-    Returns y (n, C), the rotated keys (Hkv, n, D) and the values (Hkv, n, D).
+    Returns y (n, C), the rotated keys (Hkv, n, D) and the values (Hkv, n, D). kv_dtype: round
+    the rotated keys and the values to it before attention (a half-precision model's cache).
     """
     wq, wk, wv, wo = (w.double() for w in model.args())
     tokens = tokens.double()
@@ -82,6 +83,8 @@ def row_forward(model: Model, tokens: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     v = (tokens @ wv).view(n, Hkv, D)
     q = rotate(q, torch.arange(n), model.rope_base)  # position p = index among the row's real tokens
     k = rotate(k, torch.arange(n), model.rope_base)
+    if kv_dtype is not None:
+        k, v = k.to(kv_dtype).double(), v.to(kv_dtype).double()
     heads = []
     for h in range(H):
         g = h // (H // Hkv)
@@ -100,7 +103,7 @@ class Expected:
     mask: Tensor  # (B, T) bool
 
 
-def full_forward(model: Model, x: Tensor, mask: Tensor | None = None) -> Expected:
+def full_forward(model: Model, x: Tensor, mask: Tensor | None = None, kv_dtype: torch.dtype | None = None) -> Expected:
     """The full causal forward of a padded batch x (B, T, C) with mask (B, T) (None: no padding)."""
     B, T, C = x.shape
     if mask is None:
@@ -113,14 +116,16 @@ def full_forward(model: Model, x: Tensor, mask: Tensor | None = None) -> Expecte
         where = mask[b].nonzero().flatten()
         if len(where) == 0:
             continue
-        yb, kb, vb = row_forward(model, x[b, where])
+        yb, kb, vb = row_forward(model, x[b, where], kv_dtype)
         y[b, where] = yb
         k[b, :, where] = kb
         v[b, :, where] = vb
     return Expected(y, k, v, mask.clone())
 
 
-def decoded(model: Model, x: Tensor, mask: Tensor | None, steps: Tensor) -> list[Expected]:
+def decoded(
+    model: Model, x: Tensor, mask: Tensor | None, steps: Tensor, kv_dtype: torch.dtype | None = None
+) -> list[Expected]:
     """Expected states after each decode step: steps (B, S, C) appended one column at a time."""
     B = x.shape[0]
     if mask is None:
@@ -129,5 +134,5 @@ def decoded(model: Model, x: Tensor, mask: Tensor | None, steps: Tensor) -> list
     for s in range(steps.shape[1]):
         xs = torch.cat([x, steps[:, : s + 1]], dim=1)
         ms = torch.cat([mask, torch.ones(B, s + 1, dtype=torch.bool)], dim=1)
-        out.append(full_forward(model, xs, ms))
+        out.append(full_forward(model, xs, ms, kv_dtype))
     return out

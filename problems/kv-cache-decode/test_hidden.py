@@ -39,13 +39,13 @@ def real(t: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return t.masked_fill(~mask[:, None, :, None], 0)
 
 
-def check_cache(cache, expected, where: str) -> None:
+def check_cache(cache, expected, where: str, dtype: torch.dtype = torch.float32) -> None:
+    """The cache's type, mask, and k and v at real positions; k and v must have the model's dtype."""
     mask = expected.mask
     assert cache.type_name == "KVCache", f"{where}: expected a KVCache, got {cache.type_name}"
     assert torch.equal(cache.attention_mask, mask), (
         f"cache.attention_mask ({where}): got {cache.attention_mask.tolist()}, expected {mask.tolist()}"
     )
-    dtype = cache.k.dtype
     assert_close(real(cache.k, mask), expected.k.to(dtype), name=f"cache.k after RoPE at real positions ({where})")
     assert_close(real(cache.v, mask), expected.v.to(dtype), name=f"cache.v at real positions ({where})")
 
@@ -57,7 +57,7 @@ def check_prefill(candidate, model: Model, x, mask, label=""):
     expected = full_forward(model, x, mask)
     where = describe(model, x, mask, "prefill" + (f", {label}" if label else ""))
     assert_close(y, expected.y.to(x.dtype), name=f"y ({where})")
-    check_cache(cache, expected, where)
+    check_cache(cache, expected, where, x.dtype)
     return attn, cache
 
 
@@ -68,7 +68,7 @@ def check_decode(attn, model: Model, x, mask, cache, steps, label=""):
         y_t, cache = attn.decode_step(steps[:, s], cache)
         where = describe(model, x, mask, f"decode step {s + 1} of {steps.shape[1]}" + (f", {label}" if label else ""))
         assert_close(y_t, expected[s].y[:, -1].to(x.dtype), name=f"y_t ({where})")
-        check_cache(cache, expected[s], where)
+        check_cache(cache, expected[s], where, x.dtype)
     return cache
 
 
@@ -326,6 +326,25 @@ def test_half_precision(candidate, dtype):
     mask = left_padded_mask([6, 3], 6)
     attn, cache = check_prefill(candidate, model, x, mask)
     check_decode(attn, model, x, mask, cache, make_x(2, 3, 16, seed=25, dtype=DTYPES[dtype]))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_scores_in_float32(candidate, dtype):
+    # scores around 100: float16 holds them to 0.06, bfloat16 to 0.5, so the softmax must be
+    # computed in float32. The oracle rounds k and v to the model's dtype, as the cache does.
+    half = DTYPES[dtype]
+    model = make_model(8, 2, 1, 8, seed=31, dtype=half, scale=3.0)
+    x = make_x(2, 6, 8, seed=31, dtype=half, scale=3.0)
+    mask = left_padded_mask([6, 4], 6)
+    attn = layer(candidate, model)
+    y, cache = attn.prefill(x, mask)
+    expected = full_forward(model, x, mask, kv_dtype=half)
+    where = describe(model, x, mask, "prefill with scores ~100")
+    assert_close(y, expected.y.to(half), name=f"y ({where})")
+    step = make_x(2, 1, 8, seed=32, dtype=half, scale=3.0)
+    y_t, _ = attn.decode_step(step[:, 0], cache)
+    want = decoded(model, x, mask, step, kv_dtype=half)[0].y[:, -1].to(half)
+    assert_close(y_t, want, name=f"y_t ({describe(model, x, mask, 'decode with scores ~100')})")
 
 
 def test_bfloat16_positions_past_256(candidate):
