@@ -75,7 +75,9 @@ def test_oracle_matches_sdpa_with_complex_rope(config):
     model = oracle.make_model(C, H, Hkv, D, seed=1, dtype=torch.float64, rope_base=base)
     x = oracle.make_x(len(lengths), T, C, seed=2, dtype=torch.float64)
     mask = oracle.left_padded_mask(lengths, T)
-    torch.testing.assert_close(oracle.full_forward(model, x, mask).y, sdpa_forward(model, x, mask), atol=1e-12, rtol=1e-10)
+    torch.testing.assert_close(
+        oracle.full_forward(model, x, mask).y, sdpa_forward(model, x, mask), atol=1e-12, rtol=1e-10
+    )
 
 
 def test_oracle_rotation_is_complex_multiplication():
@@ -133,7 +135,12 @@ def test_statement_example():
     torch.testing.assert_close(attn.prefill(x[:, 1:])[0], y[:, 1:])
     # counting the padding as a position gives the statement's wrong value
     wrong_cache = reference.KVCache(cache.k, cache.v, torch.ones(1, 3, dtype=torch.bool))
-    torch.testing.assert_close(attn.decode_step(torch.tensor([[1.0, 1.0]]), wrong_cache)[0], torch.tensor([[0.7630, 0.9249]]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(
+        attn.decode_step(torch.tensor([[1.0, 1.0]]), wrong_cache)[0],
+        torch.tensor([[0.7630, 0.9249]]),
+        atol=1e-4,
+        rtol=0,
+    )
 
 
 def test_decode_equals_prefill_over_the_whole_sequence():

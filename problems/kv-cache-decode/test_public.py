@@ -13,7 +13,9 @@ def test_prefill_example(candidate):
     attn = candidate.LlamaAttention(EYE, EYE, EYE, EYE, n_heads=1, n_kv_heads=1)
     y, cache = attn.prefill(X, MASK)
     assert_close(y, torch.tensor([[[0.0, 0.0], [1.0, 0.0], [0.2138, 0.7862]]]), name="y", atol=1e-4)
-    assert_close(cache.k[0, 0, 1:], torch.tensor([[1.0, 0.0], [-0.8415, 0.5403]]), name="cache.k at real positions", atol=1e-4)
+    assert_close(
+        cache.k[0, 0, 1:], torch.tensor([[1.0, 0.0], [-0.8415, 0.5403]]), name="cache.k at real positions", atol=1e-4
+    )
     assert cache.attention_mask.tolist() == [[False, True, True]]
 
 
@@ -29,7 +31,11 @@ def test_decode_example(candidate):
 def test_decode_equals_prefill_over_the_whole_sequence(candidate):
     g = torch.Generator().manual_seed(0)
     C, H, Hkv, D = 8, 4, 2, 4
-    wq, wk, wv = torch.randn(C, H * D, generator=g), torch.randn(C, Hkv * D, generator=g), torch.randn(C, Hkv * D, generator=g)
+    wq, wk, wv = (
+        torch.randn(C, H * D, generator=g),
+        torch.randn(C, Hkv * D, generator=g),
+        torch.randn(C, Hkv * D, generator=g),
+    )
     wo = torch.randn(H * D, C, generator=g)
     attn = candidate.LlamaAttention(wq, wk, wv, wo, n_heads=H, n_kv_heads=Hkv)
     x = torch.randn(2, 7, C, generator=g)
