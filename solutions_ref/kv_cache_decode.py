@@ -37,6 +37,10 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 class LlamaAttention:
     """One attention layer: x @ wq, x @ wk, x @ wv, RoPE on q and k, causal GQA, @ wo."""
 
@@ -51,9 +55,8 @@ class LlamaAttention:
         n_kv_heads: int,
         rope_base: float = 10000.0,
     ) -> None:
-        for name, value in (("n_heads", n_heads), ("n_kv_heads", n_kv_heads)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not (_is_positive_int(n_heads) and _is_positive_int(n_kv_heads)):
+            raise ValueError(f"n_heads and n_kv_heads must be positive ints, got {n_heads!r} and {n_kv_heads!r}")
         if n_heads % n_kv_heads != 0:
             raise ValueError(f"n_heads ({n_heads}) must be a multiple of n_kv_heads ({n_kv_heads})")
         if not _is_number(rope_base) or not math.isfinite(rope_base) or rope_base <= 0:
@@ -66,7 +69,7 @@ class LlamaAttention:
                 raise ValueError(f"the weights must share one floating dtype, got {name} {w.dtype}, wq {wq.dtype}")
         C, HD = wq.shape
         D = HD // n_heads
-        if HD != n_heads * D or D % 2 != 0 or D < 2:
+        if HD != n_heads * D or D % 2 != 0 or D == 0:
             raise ValueError(f"wq {tuple(wq.shape)}: its columns must be n_heads ({n_heads}) times an even head dim")
         for name, shape in (("wk", (C, n_kv_heads * D)), ("wv", (C, n_kv_heads * D)), ("wo", (HD, C))):
             if tuple(weights[name].shape) != shape:
@@ -80,7 +83,10 @@ class LlamaAttention:
 
     def prefill(self, x: Tensor, attention_mask: Tensor | None = None) -> tuple[Tensor, KVCache]:
         """Causal attention over a left-padded prompt x (B, T, C); returns (y (B, T, C), cache)."""
-        B, T = self._check_x(x, dims=3, name="x")
+        self._check_x(x, dims=3, name="x")
+        B, T, _ = x.shape
+        if B < 1 or T < 1:
+            raise ValueError(f"x must have B >= 1 and T >= 1, got {tuple(x.shape)}")
         if attention_mask is None:
             attention_mask = torch.ones(B, T, dtype=torch.bool)
         if not isinstance(attention_mask, Tensor) or attention_mask.dtype != torch.bool:
@@ -103,8 +109,10 @@ class LlamaAttention:
 
     def decode_step(self, x_t: Tensor, cache: KVCache) -> tuple[Tensor, KVCache]:
         """One new real token per row, x_t (B, C); returns (y_t (B, C), a new cache one longer)."""
-        B, T = self._check_cache(cache)
-        if self._check_x(x_t, dims=2, name="x_t")[0] != B:
+        self._check_cache(cache)
+        self._check_x(x_t, dims=2, name="x_t")
+        B = cache.attention_mask.shape[0]
+        if x_t.shape[0] != B:
             raise ValueError(f"x_t has batch {x_t.shape[0]}, the cache {B}")
         positions = cache.attention_mask.sum(dim=1, keepdim=True)  # (B, 1): real tokens so far
         q, k_new, v_new = self._project(x_t[:, None, :], positions)  # q (B, H, 1, D)
@@ -155,24 +163,22 @@ class LlamaAttention:
         m = scores.amax(dim=-1, keepdim=True)
         m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
         p = torch.exp(scores - m)
-        l = p.sum(dim=-1, keepdim=True)  # noqa: E741 (the softmax denominator, as in flash attention)
-        out = (p @ v) / torch.where(l > 0, l, torch.ones_like(l))  # (B, H, Tq, D)
+        # the softmax denominator: >= 1 when a key is visible (the max gives exp(0)), else 0
+        l = p.sum(dim=-1, keepdim=True)  # noqa: E741 (flash attention's name)
+        out = (p @ v) / l.clamp_min(torch.finfo(l.dtype).tiny)  # (B, H, Tq, D); 0 with nothing visible
         out = out.transpose(1, 2).reshape(B, Tq, H * D)  # (B, Tq, H*D), heads in order
         return (out @ self.wo.to(dtype)).to(self.dtype)
 
     # -- validation ----------------------------------------------------------------------------
 
-    def _check_x(self, x: Tensor, *, dims: int, name: str) -> tuple[int, int]:
+    def _check_x(self, x: Tensor, *, dims: int, name: str) -> None:
         C = self.wq.shape[0]
         if not isinstance(x, Tensor) or x.dim() != dims or x.shape[-1] != C:
             raise ValueError(f"{name} must be {dims}-D with last dim C = {C}, got {getattr(x, 'shape', type(x))}")
         if x.dtype != self.dtype:
             raise ValueError(f"{name} has dtype {x.dtype}, the weights {self.dtype}")
-        if min(x.shape[: dims - 1]) < 1:
-            raise ValueError(f"{name} must have B >= 1 (and T >= 1), got {tuple(x.shape)}")
-        return x.shape[0], x.shape[1]
 
-    def _check_cache(self, cache: KVCache) -> tuple[int, int]:
+    def _check_cache(self, cache: KVCache) -> None:
         k, v, mask = cache.k, cache.v, cache.attention_mask
         if not all(isinstance(t, Tensor) for t in (k, v, mask)):
             raise ValueError("cache.k, cache.v and cache.attention_mask must be tensors")
@@ -182,7 +188,6 @@ class LlamaAttention:
             raise ValueError(f"cache.v {tuple(v.shape)} {v.dtype} must match cache.k {tuple(k.shape)} {self.dtype}")
         if mask.dtype != torch.bool or tuple(mask.shape) != (k.shape[0], k.shape[2]):
             raise ValueError(f"cache.attention_mask must be bool {(k.shape[0], k.shape[2])}, got {tuple(mask.shape)}")
-        return k.shape[0], k.shape[2]
 
 
 def _rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
