@@ -377,20 +377,20 @@ def each_raises(cases: dict, call) -> None:
 
 
 def test_bad_head_counts_raise(candidate):
-    model = make_model(8, 2, 1, 4, seed=0)
+    w = make_model(8, 2, 1, 4, seed=0).args()
     cases = {
-        "n_heads = 0": (0, 1),
-        "n_kv_heads = 0": (2, 0),
-        "negative head counts": (-2, -1),
-        "n_heads = 4 not a multiple of n_kv_heads = 3": (4, 3),
-        "n_kv_heads = 4 > n_heads = 2": (2, 4),
-        "n_heads = 2.0 (a float)": (2.0, 1),
-        "n_heads = True (a bool)": (True, 1),
-        "n_kv_heads = True (a bool)": (2, True),
+        "n_heads = 0": (w, 0, 1),
+        "n_kv_heads = 0": (w, 2, 0),
+        "negative head counts": (w, -2, -1),
+        "n_heads = 4 not a multiple of n_kv_heads = 3": (w, 4, 3),
+        "n_kv_heads = 4 > n_heads = 2": (w, 2, 4),
+        # weights whose shapes fit H = 3, Hkv = 2, D = 2: only the multiple rule is broken
+        "n_heads = 3, n_kv_heads = 2, weights of those shapes": (make_model(8, 3, 2, 2, seed=0).args(), 3, 2),
+        "n_heads = 2.0 (a float)": (w, 2.0, 1),
+        "n_heads = True (a bool)": (w, True, 1),
+        "n_kv_heads = True (a bool)": (w, 2, True),
     }
-    each_raises(
-        cases, lambda c: candidate.LlamaAttention(*model.args(), n_heads=c[0], n_kv_heads=c[1], rope_base=10000.0)
-    )
+    each_raises(cases, lambda c: candidate.LlamaAttention(*c[0], n_heads=c[1], n_kv_heads=c[2], rope_base=10000.0))
 
 
 def test_bad_weights_raise(candidate):
@@ -401,6 +401,7 @@ def test_bad_weights_raise(candidate):
         "wq 3-D": (wq[None], wk, wv, wo),
         "wq columns not H * D": (wq[:, :7], wk, wv, wo),
         "odd head dim D = 3": make_model(6, 2, 1, 3, seed=0).args(),
+        "head dim D = 0 (no columns)": make_model(6, 2, 1, 0, seed=0).args(),
         "wk columns not Hkv * D": (wq, wk[:, :3], wv, wo),
         "wk rows not C": (wq, wk[:5], wv, wo),
         "wv (C, 2 * Hkv * D)": (wq, wk, torch.cat([wv, wv], 1), wo),
@@ -466,6 +467,8 @@ def test_bad_cache_raises(candidate):
         "mask int64": (k, k, mask.long()),
         "mask (B, T + 1)": (k, k, torch.ones(2, 4, dtype=torch.bool)),
         "mask of batch 1": (k, k, mask[:1]),
+        "k a list": (k.tolist(), k, mask),
+        "mask a list": (k, k, mask.tolist()),
     }
     x_t = make_x(2, 1, 8, seed=0)[:, 0]
     each_raises(cases, lambda c: attn.decode_step(x_t, hand_cache(*c)))
