@@ -427,11 +427,15 @@ def test_bad_x_raises(candidate):
     attn = layer(candidate, make_model(8, 2, 1, 4, seed=0))
     x = make_x(2, 3, 8, seed=0)
     cases = {"2-D x": x[0], "4-D x": x[None], "x with C = 6": x[..., :6], "x with T = 0": x[:, :0]}
-    cases |= {"x with B = 0": x[:0], "float64 x for float32 weights": x.double()}
+    cases |= {"x with B = 0": x[:0], "float64 x for float32 weights": x.double(), "x a nested list": x.tolist()}
     each_raises(cases, lambda bad: attn.prefill(bad))
     _, cache = attn.prefill(x)
     cases = {"3-D x_t": x[:, :1], "1-D x_t": x[0, 0], "x_t of batch 1, cache of batch 2": x[:1, 0]}
-    cases |= {"x_t with C = 6": x[:, 0, :6], "float16 x_t for float32 weights": x[:, 0].half()}
+    cases |= {
+        "x_t with C = 6": x[:, 0, :6],
+        "float16 x_t for float32 weights": x[:, 0].half(),
+        "x_t a list": x[:, 0].tolist(),
+    }
     each_raises(cases, lambda bad: attn.decode_step(bad, cache))
 
 
