@@ -8,9 +8,9 @@ Fill in `beam_search`. Keep the name and signature below; add private helpers fr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-StepFn = Callable[[list[list[int]]], list[list[float]]]  # live prefixes -> one row of V log-probs each
+StepFn = Callable[[Sequence[Sequence[int]]], list[list[float]]]  # live prefixes -> one row of V log-probs each
 Hypothesis = tuple[list[int], float]  # (generated tokens, EOS included if any; penalized score)
 
 

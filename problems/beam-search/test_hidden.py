@@ -261,6 +261,34 @@ def test_large_magnitudes_need_float64(candidate, tolerances):
     check(candidate, tolerances, lm, 0, 0, beam_width=2, max_len=2, length_penalty=0.6)
 
 
+def test_ranking_uses_the_exact_raw_scores(candidate, tolerances):
+    # candidates 1e-11 apart near -1.0 are not a tie: no epsilon, no rounding in the ranking
+    got = check(candidate, tolerances, constant_lm([-5.0, -1.0 - 1e-11, -1.0]), 0, 0, beam_width=1, max_len=1)
+    assert [list(t) for t, _ in got] == [[2]], f"-1.0 ranks above -1.0 - 1e-11: expected [[2]], got {got}"
+    # step 2: [2, 1] (-1.0, beam 1) outranks [1, 1] and [1, 2] (-1.0 - 1e-11, beam 0)
+    lm = table_lm(
+        {(0,): [-9.0, -0.5, -0.5], (0, 1): [-9.0, -0.5 - 1e-11, -0.5 - 1e-11], (0, 2): [-9.0, -0.5, -9.0]}, [-9.0] * 3
+    )
+    check(candidate, tolerances, lm, 0, 0, beam_width=2, max_len=2, length_penalty=0.0)
+
+
+def test_raw_scores_accumulate_step_by_step(candidate, tolerances):
+    # [1, 1, 0]: ((-0.1 + -0.2) + -0.3) = -0.6000000000000001 in float64; [2, 2, 2, 0]: -0.6 exactly.
+    # An exact sum of the path (math.fsum) makes them tie at -0.6 and puts [1, 1, 0] first.
+    table = {
+        (9,): [-INF, -0.1, -0.6],
+        (9, 1): [-INF, -0.2, -INF],
+        (9, 2): [-INF, -INF, 0.0],
+        (9, 1, 1): [-0.3, -INF, -INF],
+        (9, 2, 2): [-INF, -INF, 0.0],
+        (9, 2, 2, 2): [0.0, -INF, -INF],
+    }
+    got = check(candidate, tolerances, table_lm(table, [-INF] * 3), 9, 0, beam_width=2, max_len=4, length_penalty=0.0)
+    assert [list(t) for t, _ in got] == [[2, 2, 2, 0], [1, 1, 0]], (
+        f"raw = parent raw + log-prob, one float64 addition per step: expected [[2, 2, 2, 0], [1, 1, 0]], got {got}"
+    )
+
+
 def test_beam_wider_than_the_vocabulary(candidate, tolerances):
     check(candidate, tolerances, random_lm(14, 3, 0), 3, 0, beam_width=10, max_len=3, length_penalty=0.6)
 
