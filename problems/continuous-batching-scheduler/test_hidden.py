@@ -360,6 +360,16 @@ def test_gaps_are_pooled_over_requests_not_averaged_per_request(candidate):
     assert results[-1]["itl_mean"] == 2.0, f"itl_mean: {results[-1]['itl_mean']}, expected (1 + 1 + 4) / 3"
 
 
+def test_throughput_runs_to_the_latest_token_not_the_last_finisher(candidate):
+    # at 3 B is preempted and A finishes (last token at 3); at 4 B recomputes 2 of its 3 known
+    # tokens and emits nothing; finish("B") then ends B with its last token at 2: the span is
+    # max(3, 2) - 0 = 3 (the last finisher's last token would give 2)
+    events = [add("A", 1, 3), add("B", 1, 3), *steps(1, 2, 3, 4), ("finish", "B"), METRICS]
+    results = replay(candidate, (2, 2, 4, 1), events)
+    check_batches(results, [([("A", 1), ("B", 1)], [], [], []), ([], ["A", "B"], [], []), ([], ["A"], ["B"], ["A"])])
+    assert results[-1]["throughput"] == 5 / 3, f"throughput: {results[-1]['throughput']}, expected 5 / (3 - 0)"
+
+
 def test_prefill_and_decode_tokens_are_counted_apart(candidate):
     events = [add("A", 10, 5), add("B", 3, 2), *steps(*range(1, 9)), METRICS]
     results = replay(candidate, (4, 2, 8, 4), events)
@@ -532,6 +542,50 @@ def test_a_failed_call_changes_nothing(candidate):
     scheduler.add(request("B", 2, 2, 0.0))
     batch = scheduler.step(1.0)
     assert list(batch.prefill) == [("A", 2), ("B", 2)], f"rejected requests must not be queued: {batch.prefill}"
+
+
+def must_succeed(what: str, call, *args):
+    """A call that is valid only if an earlier rejected call changed nothing: its error is a wrong answer."""
+    try:
+        return call(*args)
+    except CandidateError as exc:
+        raise AssertionError(f"{what} raised {exc.type_name}: {exc.message}") from None
+
+
+def test_a_failed_step_leaves_the_clock_where_it_was(candidate):
+    scheduler = candidate.Scheduler(8, 2, 8, 4)
+    scheduler.add(request("A", 2, 3, 0.0))
+    scheduler.step(2.0)
+    with expect_raises("ValueError"):
+        scheduler.step(1.0)
+    with expect_raises("ValueError"):  # the clock is still at 2, not at the rejected 1
+        scheduler.step(1.5)
+    scheduler.add(request("B", 2, 3, 5.0))
+    with expect_raises("ValueError"):  # before B's arrival
+        scheduler.step(4.0)
+    with expect_raises("ValueError"):  # still before it: the rejected 4 moved nothing
+        scheduler.step(3.0)
+    batch = must_succeed("step(6.0) after the rejected steps", scheduler.step, 6.0)
+    assert (list(batch.prefill), list(batch.decode)) == ([("B", 2)], ["A"]), (
+        f"the step after the rejected ones: prefill {batch.prefill}, decode {batch.decode}"
+    )
+
+
+@pytest.mark.parametrize("bad", ["duplicate", "empty prompt", "never fits"])
+def test_a_failed_add_leaves_the_arrival_floor_where_it_was(candidate, bad):
+    # a rejected request arriving at 5 is not added: a step at 1 and a request at 0.5 stay valid
+    scheduler = candidate.Scheduler(8, 2, 2, 4)
+    scheduler.add(request("A", 2, 2, 0.0))
+    rejected = {"duplicate": ("A", 2, 2), "empty prompt": ("B", 0, 2), "never fits": ("B", 20, 2)}[bad]
+    with expect_raises("ValueError"):
+        scheduler.add(request(*rejected, 5.0))
+    batch = must_succeed("step(1.0) after a rejected add at 5.0", scheduler.step, 1.0)
+    assert list(batch.prefill) == [("A", 2)], f"step(1.0) after a rejected add at 5.0: prefill {batch.prefill}"
+    must_succeed("add of a request at 0.5 after a rejected add at 5.0", scheduler.add, request("C", 2, 1, 0.5))
+    batch = must_succeed("step(2.0)", scheduler.step, 2.0)
+    assert (list(batch.prefill), list(batch.decode)) == ([("C", 2)], ["A"]), (
+        f"a request at 0.5 after a rejected add at 5.0: prefill {batch.prefill}, decode {batch.decode}"
+    )
 
 
 # -- long random workloads (property-based, reproducible) ------------------------------------------------
