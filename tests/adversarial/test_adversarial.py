@@ -2,8 +2,8 @@
 
 Attacks that would change the answer when they succeed (network, writes, secrets) compute a + b
 only when every attempt fails, so Accepted means the attack was contained. Resource attacks must
-get the resource verdict. The problem is tests/adversarial/problems/sandbox-probe (2 s per test,
-10 s suite wall, 256 MiB).
+get the resource verdict. The problem is tests/adversarial/problems/sandbox-probe (2 s of CPU per test,
+10 s of CPU for the suite, so a 42 s wall-clock backstop; 256 MiB).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ EXPECTED = {
     "fork_bomb.py": Verdict.TIME_LIMIT_EXCEEDED,  # the pids limit caps it, the per-test deadline ends it
     "memory_bomb.py": Verdict.MEMORY_LIMIT_EXCEEDED,
     "busy_loop.py": Verdict.TIME_LIMIT_EXCEEDED,
-    "sleep_at_import.py": Verdict.TIME_LIMIT_EXCEEDED,  # the suite's wall clock ends the import
+    "sleep_at_import.py": Verdict.TIME_LIMIT_EXCEEDED,  # the suite's wall-clock backstop ends the import
     "flood_stdout.py": Verdict.OUTPUT_LIMIT_EXCEEDED,
     "filesystem_writes.py": Verdict.ACCEPTED,  # every write failed
     "read_secrets.py": Verdict.ACCEPTED,  # nothing found

@@ -6,8 +6,8 @@ the checker (CHECKER_UID) and /tmp for the worker (WORKER_UID); no capability bu
 CHECKER_CAPS, which sandbox/entrypoint.py keeps for the checker only, with no-new-privileges; a
 pids limit, memory with swap equal to memory, a CPU quota, nofile/fsize/core ulimits, an empty
 environment. The run (spec, problem files, submission, driver) goes in as one tar on stdin;
-the checker's signed result comes back on stdout. The host enforces the suite's wall limit
-and caps what it reads while it streams. Every limit is defined in limits.py; docs/sandbox.md
+the checker's signed result comes back on stdout. The host enforces the suite's wall-clock
+backstop and caps what it reads while it streams. Every limit is defined in limits.py; docs/sandbox.md
 explains each choice.
 """
 

@@ -1,4 +1,4 @@
-"""Sleeps at import, past the suite's wall limit: only a wall clock can end this run (it spends no CPU)."""
+"""Sleeps at import, past the suite's wall-clock backstop: only a wall clock can end this run (it spends no CPU)."""
 
 import time
 
