@@ -1,7 +1,7 @@
 """Verdicts do not depend on load: the per-test limit is CPU time, the wall clock only a backstop.
 
 Real processes on both backends (docker marked `docker`), on the small fixture problem
-tests/fixtures/problems/cpu-clock (1 s of CPU per test, a 6 s wall backstop, 60 s suite wall).
+tests/fixtures/problems/cpu-clock (1 s of CPU per test, a 6 s wall backstop, 60 s of CPU for the suite).
 A submission is judged on an idle machine, then while two processes burn a CPU each, and must
 get the same verdict every time. A submission that spends a third of its limit in CPU is Accepted
 under load (its wall time is several times its CPU time then); one that spends three times the
