@@ -69,7 +69,8 @@ def _check_arguments(
         ):
             shape = tuple(prev_tokens.shape) if isinstance(prev_tokens, Tensor) else type(prev_tokens).__name__
             raise ValueError(f"prev_tokens must be an integer ({B}, L) tensor or None, got {shape}")
-        if ((prev_tokens < -1) | (prev_tokens >= V)).any():
+        ids = prev_tokens.long()  # a uint8 tensor would wrap -1 round to 255 in the comparison
+        if ((ids < -1) | (ids >= V)).any():
             raise ValueError(f"prev_tokens must hold token ids in [0, {V}) or -1 (padding)")
 
 

@@ -145,3 +145,23 @@ def test_float32_wrong_solution_ties_what_float64_separates():
     close = torch.tensor([[1.0, 1.0 + 1e-10]], dtype=torch.float64)
     assert wrong.sample(close, torch.tensor([0.4]), top_k=1).tolist() == [0]
     assert reference.sample(close, torch.tensor([0.4]), top_k=1).tolist() == [1]
+
+
+def test_the_float64_cdf_case_holds_in_every_summation_order():
+    # the hidden case u = 0.7 - 1e-8 on q = [0.7, 0.3]: float64 C_1 is within ulps of 0.7 however
+    # it is computed, far above u; float32 rounds 0.7 below u
+    logits = [math.log(0.3), math.log(0.7)]
+    u = 0.7 - 1e-8
+    exps = [math.exp(v - max(logits)) for v in logits]
+    for c1 in (exps[1] / sum(exps), exps[1] / (exps[0] + exps[1]), 1 - exps[0] / sum(exps), math.exp(logits[1])):
+        assert abs(c1 - 0.7) < 1e-15 and c1 > u
+    assert float(np.float32(0.7)) < u
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8])
+def test_reference_accepts_every_integer_prev_tokens_dtype(dtype):
+    # uint8 has no -1: `prev_tokens < -1` in uint8 would wrap -1 round to 255 and reject token 3
+    prev = torch.tensor([[0, 3]], dtype=dtype)
+    logits = torch.tensor([[3.0, 2.0, 1.0, 0.5]])
+    got = reference.sample(logits, torch.tensor([0.5]), temperature=0, repetition_penalty=2.0, prev_tokens=prev)
+    assert got.tolist() == [1]

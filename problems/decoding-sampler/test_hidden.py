@@ -223,6 +223,31 @@ def test_the_given_uniforms_decide(candidate):
     check_oracle(candidate, logits, uniforms, "top_k=3", top_k=3)
 
 
+def test_inverse_cdf_is_summed_in_float64(candidate):
+    # q = [0.7, 0.3] along pi = [1, 0]: C_1 = 0.7 in float64 (0.69999999 in float32), above u = 0.7 - 1e-8
+    logits = torch.tensor([[math.log(0.3), math.log(0.7)]], dtype=torch.float64)
+    check(candidate, logits, u(0.7 - 1e-8), [1], "C_1 = 0.7, u = 0.7 - 1e-8")
+    check(candidate, logits, u(0.7 + 1e-8), [0], "C_1 = 0.7, u = 0.7 + 1e-8")
+
+
+def test_small_positive_temperature_is_not_greedy(candidate):
+    # only temperature == 0 is greedy: at 1e-6 two tied logits still share the mass (q = [0.5, 0.5])
+    check(candidate, torch.tensor([[1.0, 1.0]]), u(0.75), [1], "tied logits, temperature 1e-6", temperature=1e-6)
+    # logits 1e-6 apart at temperature 5e-7: z = [0, 2], q = [0.8808, 0.1192] along pi = [1, 0]
+    close = torch.tensor([[0.0, 1e-6]], dtype=torch.float64)
+    check(candidate, close.repeat(2, 1), u(0.5, 0.95), [1, 0], "logits 1e-6 apart, temperature 5e-7", temperature=5e-7)
+
+
+def test_rows_of_very_different_scale(candidate):
+    # the softmax's maximum is per row: a batch-wide maximum of 1000 underflows the second row
+    logits = torch.tensor([[1000.0, 0.0], [0.0, 0.0], [-2000.0, -2000.5]])
+    # (and NaN rows, whatever token a NaN CDF falls back to, miss one of the two uniforms)
+    check_oracle(candidate, logits, u(0.75, 0.75, 0.75), "rows 1000 apart")
+    check(candidate, logits, u(0.75, 0.75, 0.75), [0, 1, 1], "rows 1000 apart")
+    check(candidate, logits, u(0.75, 0.25, 0.25), [0, 0, 0], "rows 1000 apart")
+    check(candidate, logits, u(0.5, 0.75, 0.25), [0, 1, 0], "rows 1000 apart, top_p", top_p=0.99, min_p=0.01)
+
+
 # -- the repetition penalty ------------------------------------------------------------------------
 
 
@@ -353,17 +378,27 @@ def test_penalty_below_one_neutral_and_empty(candidate):
     check(
         candidate, torch.tensor([[3.0, 2.0]]), u(0.5), [0], "default penalty", temperature=0, prev_tokens=tokens([[0]])
     )
-    prev32 = torch.tensor([[0], [0]], dtype=torch.int32)
-    check(
-        candidate,
-        torch.tensor([[3.0, 2.0]] * 2),
-        u(0.5, 0.5),
-        [1, 1],
-        "int32 prev_tokens",
-        temperature=0,
-        repetition_penalty=2.0,
-        prev_tokens=prev32,
-    )
+    for dtype in (torch.int32, torch.int16, torch.int8, torch.uint8):
+        name = str(dtype).removeprefix("torch.")
+        prev = torch.tensor([[0, 3], [3, 0]], dtype=dtype)  # uint8 has no -1: no padding here
+        check(
+            candidate,
+            torch.tensor([[3.0, 2.0, 1.0, 0.5]] * 2),
+            u(0.5, 0.5),
+            [1, 1],
+            f"{name} prev_tokens",
+            temperature=0,
+            repetition_penalty=2.0,
+            prev_tokens=prev,
+        )
+        check_oracle(
+            candidate,
+            torch.tensor([[3.0, 2.0, 1.0, 0.5]] * 2),
+            u(0.3, 0.8),
+            f"{name} prev_tokens, sampled",
+            repetition_penalty=2.0,
+            prev_tokens=prev,
+        )
 
 
 # -- -inf, extremes, dtypes ----------------------------------------------------------------------------
@@ -412,6 +447,40 @@ def test_half_precision_logits_are_read_exactly(candidate, dtype):
     check(candidate, case.logits, case.uniforms, case.expected, "float32 uniforms", **kwargs)
     case = random_case(32, 12, 40, {}, dtype=getattr(torch, dtype), grid=0.125)
     check(candidate, case.logits, case.uniforms, case.expected, "no filters")
+
+
+def test_half_precision_logits_are_penalised_in_float64(candidate):
+    # float16 0.333251953125 is float16(1 / 3): penalised in float16, token 1's 1 / 3 would tie it
+    # (greedy then picks 0); in float64 1 / 3 = 0.33333 is larger
+    half = torch.tensor([[0.333251953125, 1.0]], dtype=torch.float16)
+    kwargs = {"repetition_penalty": 3.0, "prev_tokens": tokens([[1]])}
+    check(candidate, half, u(0.5), [1], "float16, penalty 3, greedy", temperature=0, **kwargs)
+    check(
+        candidate,
+        half,
+        u(0.5),
+        [1],
+        "float16, penalty 3, int penalty",
+        temperature=0,
+        repetition_penalty=3,
+        prev_tokens=kwargs["prev_tokens"],
+    )
+    # bfloat16 0.333984375 is bfloat16(1 / 3): token 0's 1 / 3 in float64 is smaller than it
+    brain = torch.tensor([[1.0, 0.333984375]], dtype=torch.bfloat16)
+    kwargs = {"repetition_penalty": 3.0, "prev_tokens": tokens([[0]])}
+    check(candidate, brain, u(0.5), [1], "bfloat16, penalty 3, greedy", temperature=0, **kwargs)
+    check(candidate, brain, u(0.5), [1], "bfloat16, penalty 3, top_k=1", top_k=1, **kwargs)
+    # random float16 rows with penalised tokens of both signs, against the oracle
+    case = random_case(33, 6, 24, {"repetition_penalty": 1.3}, dtype=torch.float16, prev_len=6, grid=None, scale=2.0)
+    check(
+        candidate,
+        case.logits,
+        case.uniforms,
+        case.expected,
+        "float16 random, penalty 1.3",
+        repetition_penalty=1.3,
+        prev_tokens=case.prev_tokens,
+    )
 
 
 def test_float64_logits_are_not_downcast(candidate):
@@ -562,6 +631,8 @@ def test_bad_prev_tokens_raise(candidate):
         "bool": torch.tensor([[True]]),
         "id == V": tokens([[4]]),
         "id < -1": tokens([[-2]]),
+        "uint8 id == V": torch.tensor([[4]], dtype=torch.uint8),
+        "int16 id < -1": torch.tensor([[-2]], dtype=torch.int16),
         "a list": [[0, 1]],
     }
     raises_for_each(candidate, {f"prev_tokens {k}": {"prev_tokens": v} for k, v in cases.items()})
