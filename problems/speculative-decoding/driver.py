@@ -19,3 +19,13 @@ def verify_strided(module, draft_tokens: Tensor, q_draft: Tensor, p_target: Tens
     non_contiguous = all(not t.is_contiguous() for t in args)
     tokens, num_tokens = module.verify(*args)
     return tokens, num_tokens, non_contiguous
+
+
+def verify_in_sequence(module, calls):
+    """verify on each (draft_tokens, q_draft, p_target, uniforms) in turn; every result is read after the last call.
+
+    The checker gets copies of what verify returned, so a result the submission overwrites in a
+    later call is only visible here, where the returned tensors themselves are kept.
+    """
+    results = [module.verify(*args) for args in calls]
+    return [(tokens.clone(), num_tokens.clone()) for tokens, num_tokens in results]

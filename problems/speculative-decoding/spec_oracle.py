@@ -149,3 +149,32 @@ def cdf_rounding_case(B: int = 16, V: int = 1000, seed: int = 3):
     picked = boundaries[torch.linspace(0, len(boundaries) - 1, B).long()]
     u = ((c32[picked] + c64[picked]) / 2) / c64[-1]  # (B,) float64
     return torch.zeros(B, 0, dtype=torch.int64), torch.zeros(B, 0, V), p.expand(B, 1, V).contiguous(), u[:, None]
+
+
+def residual_rounding_case(dtype: torch.dtype, seed: int = 5):
+    """One K = 1 row in dtype whose residual p_0 - q_0 rounds in dtype, uniforms float64.
+
+    Draft 0 is rejected (q_0[x] >= 2 p_0[x], u_0 = 0.75). The residual max(0, p_0 - q_0) taken in
+    float64 (exact for these inputs) and the one subtracted in dtype then widened differ, and u_1 is
+    the midpoint of c[t] / S for the two, so the two residuals draw different tokens. Returns the
+    four tensors.
+    """
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(1000):
+        q = torch.softmax(torch.randn(3, generator=g, dtype=torch.float64) * 2, dim=0).to(dtype)
+        p = torch.softmax(torch.randn(3, generator=g, dtype=torch.float64) * 2, dim=0).to(dtype)
+        x = int(torch.argmax(q.double() - 2 * p.double()))
+        if not (q[x].item() >= 2 * p[x].item() > 0):
+            continue
+        w64 = (p.double() - q.double()).clamp_min(0.0).tolist()
+        w_low = (p - q).clamp_min(0).double().tolist()
+        if w64 == w_low or not any(w64):
+            continue
+        c64, c_low = list(itertools.accumulate(w64)), list(itertools.accumulate(w_low))
+        for t in range(2):
+            u = (c64[t] / c64[-1] + c_low[t] / c_low[-1]) / 2
+            if 0 <= u < 1 and draw(w64, u) != draw(w_low, u):
+                p_target = torch.stack([p, torch.full((3,), 1 / 3).to(dtype)])[None]
+                uniforms = torch.tensor([[0.75, u]], dtype=torch.float64)
+                return torch.tensor([[x]]), q.reshape(1, 1, 3), p_target, uniforms
+    raise AssertionError(f"no residual rounding case found for {dtype}")

@@ -13,7 +13,15 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spec_oracle import cdf_rounding_case, empirical_law, exact_law, grid_batch, random_case, verify_oracle
+from spec_oracle import (
+    cdf_rounding_case,
+    empirical_law,
+    exact_law,
+    grid_batch,
+    random_case,
+    residual_rounding_case,
+    verify_oracle,
+)
 
 from judge_harness import assert_close, expect_raises
 
@@ -190,6 +198,17 @@ def test_zero_residual_falls_back_to_p(candidate):
     check(candidate, stack(*rows), "three rows", ([[1, 0], [2, -1], [1, -1]], [2, 1, 1]))
 
 
+def test_tiny_positive_residual_is_drawn_from(candidate):
+    # the residual is [1e-13, 0] (rounded): positive, so it is drawn from (token 0), not p (token 1 at u = 0.9)
+    q, p = [[0.5, 0.5]], [[0.5 + 1e-13, 0.5 - 1e-13], [0.5, 0.5]]
+    check(candidate, row([1], q, p, [0.9999999999999, 0.9]), "residual about [1e-13, 0]", ([[0, -1]], [1]))
+    # 2^-50 and 2^-1000, exact in float64
+    q, p = [[0.25, 0.5, 0.25]], [[0.25 + 2.0**-50, 0.5, 0.25 - 2.0**-50], [1.0, 0.0, 0.0]]
+    check(candidate, row([2], q, p, [1 - 2.0**-53, 0.99]), "residual [2^-50, 0, 0]", ([[0, -1]], [1]))
+    q, p = [[0.5, 0.5, 0.0]], [[0.5, 0.25, 2.0**-1000], [1.0, 0.0, 0.0]]
+    check(candidate, row([1], q, p, [0.75, 0.0]), "residual [0, 0, 2^-1000]", ([[2, -1]], [1]))
+
+
 def test_bonus_token_from_the_last_target_position(candidate):
     q = [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]]
     p = [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [0.25, 0.0, 0.75]]
@@ -220,6 +239,26 @@ def test_inverse_cdf_divides_by_the_sum(candidate):
     p = [[0.125, 0.125, 0.25]]
     for u, token in ((0.2, 0), (0.25, 1), (0.49, 1), (0.5, 2)):
         check(candidate, row([], [], p, [u]), f"p sums to 1/2, u = {u}", ([[token]], [1]))
+
+
+def test_inverse_cdf_compares_u_times_the_sum(candidate):
+    # u = c[t] / S rounded, and its two float64 neighbours: u * S < c[t] in float64 decides, and
+    # u < c[t] / S or u < cumsum(w / S)[t] differ from it on some of these rows
+    w = [0.35526675833930643, 0.6219052486795277, 0.48184840078170854]
+    check(candidate, row([], [], [w], [0.24349677114857302]), "u = c[0] / S rounded", ([[1]], [1]))
+    g = torch.Generator().manual_seed(11)
+    weights = torch.rand(40, 4, generator=g, dtype=torch.float64) + 2.0**-8
+    c = weights.cumsum(1)
+    S = c[:, -1:]
+    t = torch.arange(40) % 3
+    u = (c / S).gather(1, t[:, None])  # (40, 1)
+    rows = torch.cat([u, u.nextafter(torch.zeros(())), u.nextafter(torch.ones(()))]).clamp_max(1 - 2.0**-53)
+    w3 = weights.repeat(3, 1)
+    args = (torch.zeros(120, 0, dtype=torch.long), torch.zeros(120, 0, 4, dtype=torch.float64), w3[:, None], rows)
+    expected = verify_oracle(*args)[0][:, 0]
+    for other in (torch.cumsum(w3 / w3.sum(1, keepdim=True), 1), w3.cumsum(1) / w3.cumsum(1)[:, -1:]):
+        assert bool((expected != (rows >= other).sum(1)).any()), "test bug: no row tells the forms apart"
+    check(candidate, args, "u within rounding of c[t] / S")
 
 
 # -- rule 5, 7: the batch, padding, K = 0, V = 1, integer dtypes ---------------------------------------
@@ -265,6 +304,20 @@ def test_non_contiguous_inputs(candidate):
     exact(tokens, expected[0], "tokens (column-major inputs)")
 
 
+def test_a_result_survives_later_calls(candidate):
+    # three calls of the same shape in one worker, every result read after the third: the tensors
+    # returned by a call must not be reused (overwritten) by the next
+    calls = [
+        (row([1, 2], Q_EX, P_EX, [0.5, 0.5, 0.3]), ([[1, 3, -1]], [2])),
+        (row([1, 2], Q_EX, P_EX, [0.5, 0.25, 0.7]), ([[1, 2, 3]], [3])),
+        (row([1, 2], Q_EX, P_EX, [0.5, 0.25, 0.2]), ([[1, 2, 2]], [3])),
+    ]
+    results = candidate.driver.verify_in_sequence([args for args, _ in calls])
+    for k, ((tokens, counts), (_, (want_tokens, want_counts))) in enumerate(zip(results, calls, strict=True)):
+        exact(counts, torch.tensor(want_counts), f"num_tokens of call {k + 1} of 3, read after the third")
+        exact(tokens, torch.tensor(want_tokens), f"tokens of call {k + 1} of 3, read after the third")
+
+
 def test_inputs_unchanged_and_calls_independent(candidate):
     # the same shapes and drafts with different probabilities, call after call
     for seed in range(4):
@@ -299,6 +352,16 @@ def test_acceptance_in_float64(candidate, dtype):
     u, q, p = rounding_triple(DTYPES[dtype], seed=7)
     args = row([0], [[q, 1 - q]], [[p, 1 - p], [0.5, 0.5]], [u, 0.25], DTYPES[dtype])
     check(candidate, args, f"u * q rounds up to p in {dtype}", ([[0, 0]], [2]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_residual_in_float64(candidate, dtype):
+    # p - q rounds in dtype (q < p / 2 at the residual's entries); u_K lies between the two draws
+    args = residual_rounding_case(DTYPES[dtype])
+    check(candidate, args, f"residual p - q of {dtype} inputs")
+    q, p = args[1], args[2]
+    check(candidate, (args[0], q, p.double(), args[3]), f"q {dtype}, p float64")
+    check(candidate, (args[0], q.double(), p, args[3]), f"q float64, p {dtype}")
 
 
 def test_cumulative_sum_in_float64(candidate):
@@ -373,6 +436,8 @@ SHAPE_CASES = {
     "batch differs": lambda a: [a[0], a[1].expand(2, -1, -1), a[2], a[3]],
     "batch of p": lambda a: [a[0], a[1], a[2].expand(2, -1, -1), a[3]],
     "batch of uniforms": lambda a: [a[0], a[1], a[2], a[3].expand(2, -1)],
+    "K == 0, V of q differs": lambda a: [a[0][:, :0], torch.zeros(1, 0, 5), a[2][:, :1], a[3][:, :1]],
+    "K == 0, q 2-D": lambda a: [a[0][:, :0], torch.zeros(1, 0), a[2][:, :1], a[3][:, :1]],
 }
 
 
@@ -388,7 +453,7 @@ def test_not_floating_point_raises(candidate, which):
     raises(candidate, args)
 
 
-@pytest.mark.parametrize("token", [-1, 4, 100])
+@pytest.mark.parametrize("token", [-1, 4, 100, 2**32 + 1, 2**32 + 2, -(2**32) + 1, 2**63 - 1, -(2**63)])
 def test_draft_token_out_of_range_raises(candidate, token):
     args = valid()
     args[0] = torch.tensor([[1, token]])
