@@ -62,8 +62,8 @@ class BlockManager:
         return len(self._free)
 
     def ref_count(self, block: int) -> int:
-        if not 0 <= block < self.num_blocks:
-            raise ValueError(f"block must be in [0, {self.num_blocks}), got {block!r}")
+        if not _is_count(block, 0) or block >= self.num_blocks:
+            raise ValueError(f"block must be an int in [0, {self.num_blocks}), got {block!r}")
         return self._ref_counts[block]
 
     def can_allocate(self, n_tokens: int) -> bool:

@@ -177,6 +177,30 @@ def test_big_pool_expectations_hold_for_the_reference():
     assert got["grown"] == list(range(0, n, 2)) and got["after"] == [1, 0, n // 2]
 
 
+def test_low_end_churn_expectations_hold_for_the_reference():
+    n = 2**10
+    got = driver.low_end_churn(reference, n, 50)
+    bulk = n * 3 // 4
+    assert got["taken"] == [3] and got["free_after"] == [n - 3]
+    assert got["bulk"] == [3, bulk + 2, bulk, n - 3 - bulk, 1] and got["after"] == [n - 3, 0, [3, 4]]
+
+
+@pytest.mark.parametrize("block_size", [2**53, 2**60, 3**40])
+def test_the_ceiling_is_exact_beyond_float_precision(block_size):
+    """Model and reference count blocks exactly where n / block_size in floats rounds to 1.0."""
+    for n_tokens, blocks in [(block_size - 1, 1), (block_size, 1), (block_size + 1, 2), (2 * block_size + 1, 3)]:
+        assert oracle.PoolModel(3, block_size).blocks_needed(n_tokens) == blocks
+        assert len(reference.BlockManager(3, block_size).allocate(0, n_tokens)) == blocks
+    assert reference.BlockManager(1, block_size).can_allocate(block_size + 1) is False
+
+
+@pytest.mark.parametrize("block", [True, False, 1.0, "1", None, -1, 4])
+def test_ref_count_takes_only_ints_in_the_pool(block):
+    for ref_count in (reference.BlockManager(4, 2).ref_count, oracle.PoolModel(4, 2)._ref_count):
+        with pytest.raises(ValueError):
+            ref_count(block)
+
+
 def test_a_known_wrong_solution_corrupts_the_slot_cache():
     """The slot-level check sees the bug the counts-only model exists to catch."""
     wrong = load_wrong("paged-kv-allocator", "no_copy_on_write.patch")

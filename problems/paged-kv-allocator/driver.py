@@ -114,3 +114,31 @@ def big_pool(module: ModuleType, num_blocks: int) -> dict[str, Any]:
         "shared": shared,
         "after": [manager.ref_count(grown[0]), manager.num_free_blocks(), manager.num_tokens(grower + 1)],
     }
+
+
+def low_end_churn(module: ModuleType, num_blocks: int, pairs: int) -> dict[str, Any]:
+    """Blocks taken and returned at the low end of a large free list (rule 11's cost).
+
+    A pool of num_blocks single-token blocks; sequence 0 holds blocks 0-2 throughout. Phase 1:
+    `pairs` times, allocate sequence 1 with one token (the lowest free block, 3) and free it.
+    Phase 2: allocate sequence 2 with three quarters of the pool in one call and free it, so its
+    blocks return lowest first while the top of the pool stays free. A free list kept as a sorted Python
+    list (pop(0) and insort, in either order) shifts O(num_blocks) entries per block here.
+    """
+    manager = module.BlockManager(num_blocks, 1)
+    manager.allocate(0, 3)
+    taken = set()
+    free_after = set()
+    for _ in range(pairs):
+        taken.update(manager.allocate(1, 1))
+        manager.free(1)
+        free_after.add(manager.num_free_blocks())
+    bulk = manager.allocate(2, num_blocks * 3 // 4)
+    summary = [bulk[0], bulk[-1], len(bulk), manager.num_free_blocks(), manager.ref_count(bulk[-1])]
+    manager.free(2)
+    return {
+        "taken": sorted(taken),
+        "free_after": sorted(free_after),
+        "bulk": summary,
+        "after": [manager.num_free_blocks(), manager.ref_count(bulk[-1]), manager.allocate(1, 2)],
+    }

@@ -12,7 +12,6 @@ is `("ok", value)` or `("raises", exception type name)`.
 
 from __future__ import annotations
 
-import math
 import random
 from typing import Any
 
@@ -40,7 +39,7 @@ class PoolModel:
         return [block for block, count in enumerate(self.ref_counts()) if count == 0]
 
     def blocks_needed(self, n_tokens: int) -> int:
-        return math.ceil(n_tokens / self.block_size)
+        return -(-n_tokens // self.block_size)  # exact: n_tokens / block_size in floats rounds past 2**53
 
     def apply(self, op: Op) -> Outcome:
         name, *args = op
@@ -114,7 +113,8 @@ class PoolModel:
         return len(self.free_blocks())
 
     def _ref_count(self, block: int) -> int:
-        if not 0 <= block < self.num_blocks:
+        valid_count(block, 0)
+        if block >= self.num_blocks:
             raise ValueError
         return self.ref_counts()[block]
 

@@ -309,7 +309,7 @@ def test_unknown_ids_raise(candidate):
     assert m.ref_count(0) == 1 and m.num_free_blocks() == 3 and m.block_table(3) == [0]
 
 
-@pytest.mark.parametrize("block", [-1, 5, 6])
+@pytest.mark.parametrize("block", [-1, 5, 6, True, False, 1.0, "1"])
 def test_blocks_outside_the_pool_raise(candidate, block):
     m = candidate.BlockManager(5, 2)
     with expect_raises("ValueError"):
@@ -360,6 +360,28 @@ def test_a_big_pool_within_the_time_limit(candidate):
     assert got["pairs"] == list(range(1, n, 2)), "two-block sequences must fill the odd holes in order"
     assert got["grown"] == list(range(0, n, 2)) and got["copies"] == 0
     assert got["shared"] == 2 and got["after"] == [1, 0, n // 2], got["after"]
+
+
+def test_blocks_at_the_low_end_of_a_large_free_list_cost_log_n(candidate):
+    # rule 11: 2**17 takes and returns of block 3 with about 2**20 blocks free, then three quarters
+    # of the pool taken in one allocate and returned lowest first; O(log n) each: about a second
+    n = 2**20
+    got = candidate.driver.low_end_churn(n, 2**16)
+    assert got["taken"] == [3], f"allocate(1, 1) with blocks 0-2 held must take block 3 every time: {got['taken']}"
+    assert got["free_after"] == [n - 3], f"num_free_blocks() after each free: {got['free_after']}"
+    bulk = n * 3 // 4
+    assert got["bulk"] == [3, bulk + 2, bulk, n - 3 - bulk, 1], f"allocate(2, {bulk}): {got['bulk']}"
+    assert got["after"] == [n - 3, 0, [3, 4]], f"after free(2): {got['after']}"
+
+
+def test_the_ceiling_is_exact_for_huge_block_sizes(candidate):
+    # n_tokens / block_size in floating point rounds (2**53 + 1) / 2**53 to 1.0: one block too few
+    big = 2**53
+    ops = [("can_allocate", big + 1), ("allocate", 0, big + 1), ("append_token", 0), ("can_allocate", 1)]
+    run_one(candidate, (2, big), ops)
+    huge = 2**60
+    ops = [("can_allocate", huge + 1), ("allocate", 0, huge + 1), ("can_allocate", huge), ("allocate", 0, huge)]
+    run_one(candidate, (1, huge), ops + [("append_token", 0)])
 
 
 # -- long random sequences against the model ------------------------------------------------
