@@ -356,6 +356,14 @@ class DockerBackend:
                 if reader.overflow:
                     break
         finally:
+            # The HTTP response the socket came from first: closed after its socket, it flushes a
+            # closed stream when collected, and Python 3.13 prints that ValueError at exit.
+            response = getattr(attached, "_response", None)
+            if response is not None:
+                try:
+                    response.close()
+                except (OSError, ValueError):
+                    pass
             attached.close()
             with self._live_lock:
                 self._live.discard(container)
