@@ -99,6 +99,9 @@ class LlamaAttention:
         mask = attention_mask.clone()
         # a token's position is the number of real tokens before it in its row (pads get 0, unused)
         positions = (mask.cumsum(dim=1) - 1).clamp_min(0)  # (B, T)
+        # x at padding may hold any finite value (6e4 in float16, 3e38 in float32): zeroed, so that
+        # k and v there are 0, not inf, and the cache holds only finite values
+        x = x * mask[..., None]
         q, k, v = self._project(x, positions)
         cache = KVCache(k=k.to(self.dtype), v=v.to(self.dtype), attention_mask=mask)
         # key j is visible to query i when j <= i and j is a real token

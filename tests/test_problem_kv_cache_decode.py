@@ -119,6 +119,22 @@ def test_reference_matches_oracle(config, dtype):
         torch.testing.assert_close(cache.v * keep, (step.v * keep).to(dtype), atol=atol, rtol=rtol)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16, torch.bfloat16], ids=str)
+def test_reference_with_padding_x_near_the_dtype_max(dtype):
+    # finite padding x that would overflow k and v if projected: the cache stays finite, results unchanged
+    model = oracle.make_model(8, 2, 1, 4, seed=6, dtype=dtype)
+    mask = oracle.left_padded_mask([3, 1, 0], 4)
+    x = oracle.make_x(3, 4, 8, seed=7, dtype=dtype)
+    x = torch.where(mask[..., None], x, torch.tensor(torch.finfo(dtype).max * 0.9, dtype=dtype))
+    steps = oracle.make_x(3, 2, 8, seed=8, dtype=dtype)
+    atol, rtol = TOLERANCES[dtype]
+    y, decoded, caches = run_reference(model, x, mask, steps)
+    assert all(torch.isfinite(c.k).all() and torch.isfinite(c.v).all() for c in caches)
+    torch.testing.assert_close(y, oracle.full_forward(model, x, mask).y.to(dtype), atol=atol, rtol=rtol)
+    for s, step in enumerate(oracle.decoded(model, x, mask, steps)):
+        torch.testing.assert_close(decoded[s], step.y[:, -1].to(dtype), atol=atol, rtol=rtol)
+
+
 def test_statement_example():
     eye = torch.eye(2)
     attn = reference.LlamaAttention(eye, eye, eye, eye, n_heads=1, n_kv_heads=1)

@@ -134,6 +134,27 @@ def test_padding_values_change_nothing(candidate):
     check_decode(attn, model, x, mask, cache, make_x(3, 2, 8, seed=30), "padding x = 1e4")
 
 
+@pytest.mark.parametrize("dtype,pad", [("float16", 6e4), ("bfloat16", 3e38), ("float32", 3e38), ("float64", 1e308)])
+def test_padding_near_the_dtype_max(candidate, dtype, pad):
+    # padding x of either sign near the dtype's largest finite value: projected unzeroed, its k and v
+    # overflow to inf (in the cache or in the float32 compute) and 0 * inf puts NaN in y or y_t
+    model = make_model(8, 2, 1, 4, seed=33, dtype=DTYPES[dtype])
+    lengths = [2, 5, 0]
+    mask = left_padded_mask(lengths, 5)
+    x = make_x(3, 5, 8, seed=33, dtype=DTYPES[dtype])
+    sign = torch.tensor([1.0, -1.0]).repeat(4).to(x.dtype)
+    x = torch.where(mask[..., None], x, pad * sign)
+    label = f"padding x = +-{pad:g}"
+    attn, cache = check_prefill(candidate, model, x, mask, label)
+    for name in ("k", "v"):
+        t = getattr(cache, name)
+        assert bool(torch.isfinite(t).all()), (
+            f"prefill cache.{name} ({label}, {dtype}) holds {int((~torch.isfinite(t)).sum())} non-finite values: "
+            "the cache must hold finite values at padding positions"
+        )
+    check_decode(attn, model, x, mask, cache, make_x(3, 2, 8, seed=34, dtype=DTYPES[dtype]), label)
+
+
 def test_all_padding_row_and_single_token_prompt(candidate):
     model = make_model(8, 2, 1, 4, seed=4)
     mask = left_padded_mask([0, 1, 3], 3)
@@ -347,6 +368,46 @@ def test_half_precision_scores_in_float32(candidate, dtype):
     assert_close(y_t, want, name=f"y_t ({describe(model, x, mask, 'decode with scores ~100')})")
 
 
+def output_projection_case(half: torch.dtype):
+    """A layer with v in the hundreds whose wo cancels: y = o0 - o1 (and o4 - o5) is ~10.
+
+    Weights and x are multiples of 1/8 and 1/32, so v is exact before its rounding to the model's
+    dtype and the oracle rounds the same values. In float32 y is right to ~1e-5; rounding the
+    attention output o (~500) to the model's dtype before wo moves y by up to a half ulp of 500.
+    """
+    g = torch.Generator().manual_seed(5)
+
+    def eighths(*shape, scale=1.0):
+        return torch.randint(-8, 9, shape, generator=g).double() / 8 * scale
+
+    C, H, Hkv, D = 4, 2, 1, 4
+    wq, wk = eighths(C, H * D, scale=0.125), eighths(C, Hkv * D, scale=0.125)  # soft attention
+    base = torch.tensor([96.0, 64.0, -80.0, 48.0])
+    wv = torch.stack([base, base + torch.tensor([2.0, 0.0, -2.0, 1.0]), eighths(C), eighths(C)], 1)
+    wo = eighths(H * D, C, scale=0.25)
+    wo[[0, 1, 4, 5]] = 0.0
+    wo[0, 0], wo[1, 0], wo[4, 1], wo[5, 1] = 1.0, -1.0, 1.0, -1.0
+    model = Model(*(w.to(half) for w in (wq, wk, wv, wo)), H, Hkv)
+    x = (eighths(2, 6, C, scale=2.0) + 2.0).to(half)
+    steps = (eighths(2, 2, C, scale=2.0) + 2.0).to(half)
+    return model, x, left_padded_mask([6, 4], 6), steps
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_output_projection_in_float32(candidate, dtype):
+    half = DTYPES[dtype]
+    model, x, mask, steps = output_projection_case(half)
+    attn = layer(candidate, model)
+    y, cache = attn.prefill(x, mask)
+    expected = full_forward(model, x, mask, kv_dtype=half)
+    assert_close(y, expected.y.to(half), name=f"y ({describe(model, x, mask, 'prefill, v ~500, wo cancelling')})")
+    wants = decoded(model, x, mask, steps, kv_dtype=half)
+    for s in range(steps.shape[1]):
+        y_t, cache = attn.decode_step(steps[:, s], cache)
+        where = describe(model, x, mask, f"decode step {s + 1}, v ~500, wo cancelling")
+        assert_close(y_t, wants[s].y[:, -1].to(half), name=f"y_t ({where})")
+
+
 def test_bfloat16_positions_past_256(candidate):
     # bfloat16 cannot hold position 301 (it rounds to 300): angles must not be computed in it
     model = make_model(8, 1, 1, 8, seed=26, dtype=torch.bfloat16, rope_base=100.0)
@@ -407,6 +468,7 @@ def test_bad_weights_raise(candidate):
         "wv (C, 2 * Hkv * D)": (wq, wk, torch.cat([wv, wv], 1), wo),
         "wo transposed (C, H * D)": (wq, wk, wv, wo.T.contiguous()),
         "wo rows not H * D": (wq, wk, wv, wo[:4]),
+        "wo columns not C (H * D, 5)": (wq, wk, wv, wo[:, :5]),
         "wk float64, the rest float32": (wq, wk.double(), wv, wo),
         "wo float16, the rest float32": (wq, wk, wv, wo.half()),
         "integer weights": tuple(w.long() for w in m.args()),
@@ -415,7 +477,9 @@ def test_bad_weights_raise(candidate):
     each_raises(cases, lambda weights: candidate.LlamaAttention(*weights, n_heads=2, n_kv_heads=1))
 
 
-@pytest.mark.parametrize("rope_base", [0, 0.0, -10000.0, float("inf"), float("nan"), True, "10000"])
+@pytest.mark.parametrize(
+    "rope_base", [0, 0.0, -10000.0, float("inf"), float("nan"), True, pytest.param("10000", id="str-10000")]
+)
 def test_bad_rope_base_raises(candidate, rope_base):
     # 0 and 0.0 are values, not "use the default"
     model = make_model(8, 2, 1, 4, seed=0)
