@@ -149,14 +149,13 @@ def test_statement_example():
     assert new.attention_mask.tolist() == [[False, True, True, True]]
     torch.testing.assert_close(new.k[0, 0, 3], torch.tensor([-1.3254, 0.4932]), atol=1e-4, rtol=0)
     torch.testing.assert_close(attn.prefill(x[:, 1:])[0], y[:, 1:])
-    # counting the padding as a position gives the statement's wrong value
-    wrong_cache = reference.KVCache(cache.k, cache.v, torch.ones(1, 3, dtype=torch.bool))
-    torch.testing.assert_close(
-        attn.decode_step(torch.tensor([[1.0, 1.0]]), wrong_cache)[0],
-        torch.tensor([[0.7630, 0.9249]]),
-        atol=1e-4,
-        rtol=0,
-    )
+    # counting the padding as a position gives the statement's wrong value: the decoded token at
+    # position 3 (its query and key rotated by 3 rad) over the prompt's keys at positions 0 and 1
+    q = oracle.rotate(torch.tensor([[[1.0, 1.0]]], dtype=torch.float64), torch.tensor([3]), 10000.0)[0, 0]
+    keys = torch.cat([cache.k[0, 0, 1:].double(), q[None]])
+    values = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
+    wrong = torch.softmax(keys @ q / 2**0.5, dim=0) @ values
+    torch.testing.assert_close(wrong, torch.tensor([0.7630, 0.9249], dtype=torch.float64), atol=1e-4, rtol=0)
 
 
 def test_decode_equals_prefill_over_the_whole_sequence():
