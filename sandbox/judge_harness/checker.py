@@ -111,7 +111,7 @@ def run(spec: dict[str, Any], started: float | None = None) -> RunResult:
 def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult, started: float | None = None) -> RunResult:
     import pytest
 
-    from judge_harness.plugin import JudgePlugin
+    from judge_harness.plugin import JudgePlugin, lean_pytest_args
     from judge_harness.remote import JudgeAbort
 
     try:
@@ -132,20 +132,10 @@ def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult, started: 
     )
     problem_dir = spec["problem_dir"]
     sys.path.insert(0, problem_dir)
-    # No plugin autoloading: for an entry-point plugin pytest marks its whole distribution for
-    # assertion rewriting, so hypothesis's plugin made every run re-parse and rewrite all of
-    # hypothesis (89 modules, no .pyc cache here): about half the checker's start-up CPU. The one
-    # plugin the suites need is named instead; only the test files are rewritten.
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     args = [
         spec["test_file"],
         "-q",
-        "-p",
-        "_hypothesis_pytestplugin",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:unraisableexception",  # its clean-up runs gc.collect() five times over torch's heap: ~0.5 s
+        *lean_pytest_args(),
         "--rootdir",
         problem_dir,
         "-c",

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 
 from judge_harness.candidate import InProcessCandidate
-from judge_harness.plugin import JudgePlugin
+from judge_harness.plugin import JudgePlugin, lean_pytest_args
 from judge_harness.schema import worst
 from judge_harness.worker import load_module
 
@@ -39,7 +39,7 @@ def run(problem_dir: Path, submission: Path, suite: str, extra: list[str] | None
     import pytest
 
     plugin = plugin_for(problem_dir, submission)
-    args = [str(problem_dir / f"test_{suite}.py"), "-q", "-p", "no:cacheprovider", "--rootdir", str(problem_dir)]
+    args = [str(problem_dir / f"test_{suite}.py"), "-q", *lean_pytest_args(), "--rootdir", str(problem_dir)]
     args += ["-c", "/dev/null", "-o", "python_files=test_*.py", *(extra or [])]
     code = pytest.main(args, plugins=[plugin])
     for test in plugin.results:

@@ -7,6 +7,7 @@ It reports through objects, not by parsing pytest's output: each test's outcome 
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 from typing import Any
@@ -21,6 +22,20 @@ HYPOTHESIS_PROFILE = "judge"
 
 
 SHRINK_SECONDS = 3  # every round of shrinking is a round trip to the worker: keep it short
+
+
+def lean_pytest_args() -> list[str]:
+    """pytest options for a judged suite, and no plugin autoloading (set in the environment).
+
+    For an entry-point plugin pytest marks its whole distribution for assertion rewriting, so
+    hypothesis's plugin made every run re-parse and rewrite all of hypothesis (89 modules, no .pyc
+    cache in the box): about half the checker's start-up CPU. The one plugin the suites need is
+    named instead; only the test files are rewritten. unraisableexception's clean-up runs
+    gc.collect() five times over torch's heap (~0.5 s). The checker and the in-process runner
+    (the benchmarks' bare baseline) start pytest the same way.
+    """
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return ["-p", "_hypothesis_pytestplugin", "-p", "no:cacheprovider", "-p", "no:unraisableexception"]
 
 
 def register_hypothesis_profile() -> None:
