@@ -5,6 +5,10 @@ cap_drop=ALL + cap_add, so they are also the whole bounding set) and no-new-priv
 CAP_SETUID and CAP_SETGID to start each worker as the worker uid, CAP_KILL to stop it, and
 CAP_DAC_OVERRIDE to write its /proc/<pid>/clear_refs (the per-call peak memory). Then:
 
+0. before anything of the run arrives: import the modules $JUDGE_PRELOAD names (torch, for
+   most problems) and fork the workers' zygote from this process (judge_harness.zygote.prefork),
+   so the run pays one `import torch`, and the zygote, a copy of this process taken now, can
+   hold nothing of the run.
 1. read the run from stdin: one tar holding spec.json, problem/, submission/ and driver/.
    It comes from the host judge, not from the candidate; it is still checked entry by entry.
 2. PR_SET_KEEPCAPS and setresuid/setresgid to the checker uid: the permitted capabilities
@@ -37,6 +41,7 @@ import tarfile
 HARNESS_ROOT = "/opt/judge"
 JUDGE_ROOT = "/judge"
 MAX_RUN_BYTES = 64 * 2**20  # the unpacked run; problems are a few hundred KiB
+PRELOAD_ENV = "JUDGE_PRELOAD"  # comma-separated modules; judge/backends/docker/limits.py (tested)
 DIRECTORY_MODES = {"problem": 0o700, "submission": 0o755, "driver": 0o755}
 
 PR_SET_KEEPCAPS = 8
@@ -131,7 +136,22 @@ def hard_stop(seconds: float) -> None:
     signal.alarm(max(1, int(seconds)))
 
 
+def prefork() -> object | None:
+    """Import the preload modules and fork the zygote now, while this process holds no run."""
+    sys.path.insert(0, HARNESS_ROOT)
+    preload = [name for name in os.environ.pop(PRELOAD_ENV, "").split(",") if name]
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"  # the checker sets the run's count
+    try:
+        from judge_harness import checker
+
+        return checker.Preforked.fork(preload)
+    except Exception as exc:  # the checker then starts a zygote the usual way
+        sys.stderr.write(f"sandbox: no preforked zygote ({exc!r})\n")
+        return None
+
+
 def main() -> None:
+    preforked = prefork()
     try:
         archive = sys.stdin.buffer.read(MAX_RUN_BYTES + 1)
         if len(archive) > MAX_RUN_BYTES:
@@ -152,11 +172,10 @@ def main() -> None:
         sys.stderr.flush()
         os._exit(EXIT_BOX_ERROR)
     del archive
-    sys.path.insert(0, HARNESS_ROOT)
     from judge_harness import checker
 
     sys.stdin = io.StringIO(spec_text)
-    checker.main()
+    checker.main(preforked)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -61,6 +61,15 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _descendants(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for parent in frontier for child in _children(parent)]
+        found += children
+        frontier = children
+    return found
+
+
 def test_the_handlers_are_restored_and_raise_keyboard_interrupt() -> None:
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(KeyboardInterrupt), runner.stop_on_termination():
@@ -74,14 +83,19 @@ def test_the_handlers_are_restored_and_raise_keyboard_interrupt() -> None:
 def test_a_terminated_judge_test_kills_the_local_checker(tmp_path: Path, number: int) -> None:
     judge = _judge(tmp_path, "test", "--backend", "local")
     deadline = time.monotonic() + 60
-    while not _children(judge.pid) and time.monotonic() < deadline:
+    below: list[int] = []
+    # the fork server, the checker it forked, the checker's zygote and the sleeping worker
+    while len(below) < 4 and time.monotonic() < deadline:
         time.sleep(0.2)
-    [checker] = _children(judge.pid)
-    time.sleep(1.0)  # the checker has started its worker, which sleeps
+        below = _descendants(judge.pid)
+    assert len(below) >= 4, f"the run never got as far as its worker: {below}"
+    time.sleep(0.5)
     judge.send_signal(number)
     judge.wait(timeout=15)
     assert judge.returncode != 0
-    assert checker not in _process_groups().values(), "the checker's processes outlived the terminated judge"
+    groups = _process_groups()
+    survivors = [pid for pid in below if pid in groups or pid in groups.values()]
+    assert not survivors, f"processes of the terminated judge's run outlived it: {survivors}"
 
 
 @pytest.mark.docker

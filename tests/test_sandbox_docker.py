@@ -107,7 +107,10 @@ def test_container_config_hardens_every_run() -> None:
     assert config["read_only"] is True
     assert config["cap_drop"] == ["ALL"] and sorted(config["cap_add"]) == ["DAC_OVERRIDE", "KILL", "SETGID", "SETUID"]
     assert config["security_opt"] == ["no-new-privileges"]
-    assert config["environment"] == {}
+    assert config["environment"] == {limits.PRELOAD_ENV: "torch"}  # nothing of the run: it arrives on stdin
+    assert DockerBackend("judge-sandbox:test").container_config("plain", 512, preload=())["environment"] == {
+        limits.PRELOAD_ENV: ""
+    }
     assert config["memswap_limit"] == config["mem_limit"] > 512 * 2**20
     assert config["pids_limit"] > 0 and config["nano_cpus"] == 1_500_000_000
     assert {u["Name"] for u in config["ulimits"]} >= {"nofile", "fsize", "core"}
@@ -135,6 +138,7 @@ def test_the_entrypoint_keeps_exactly_the_capabilities_and_sizes_of_limits() -> 
     assert {name: constants[f"CAP_{name}"] for name in limits.CHECKER_CAPS} == limits.CAPABILITY_NUMBERS
     assert sorted(constants["CHECKER_CAPS"]) == sorted(limits.CAPABILITY_NUMBERS.values())
     assert constants["MAX_RUN_BYTES"] == limits.MAX_RUN_BYTES
+    assert constants["PRELOAD_ENV"] == limits.PRELOAD_ENV
     assert f"os.chmod(JUDGE_ROOT, 0o{limits.JUDGE_MODE:o})" in ENTRYPOINT.read_text()
     assert limits.capability_mask() == f"{sum(1 << n for n in constants['CHECKER_CAPS']):016x}"
 

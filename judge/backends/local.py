@@ -8,15 +8,18 @@ as the same user as the judge. Use the docker backend for code you do not trust.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 from judge.backends.base import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
 from judge.catalog import Problem, problem_roots
@@ -26,6 +29,7 @@ from judge.staging import stage
 HARNESS_ROOT = SANDBOX_DIR
 WALL_SLACK_S = 30.0  # checker start-up and finishing on top of the suite's wall backstop (the checker keeps that one)
 STDERR_TAIL = 8192
+FORKSERVER_ENV = "JUDGE_FORKSERVER"  # "0": every run's checker is a fresh interpreter (the old way)
 
 
 def hidden_paths(problem: Problem) -> list[Path]:
@@ -82,15 +86,7 @@ class LocalBackend:
                 "HOME": str(root),
                 "LANG": "C.UTF-8",
             }
-            process = subprocess.Popen(
-                [sys.executable, "-m", "judge_harness.checker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=root,
-                start_new_session=True,
-            )
+            process = start_checker(job.problem.preload, env, root)
             out, err = _Reader(process.stdout, RESULT_STDOUT_LIMIT), _Reader(process.stderr, 10 * 2**20)
             out.start()
             err.start()
@@ -116,7 +112,148 @@ class LocalBackend:
             )
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def start_checker(preload: list[str], env: dict[str, str], cwd: Path) -> Any:
+    """The run's checker: forked from this judge's fork server for `preload`, or a fresh interpreter."""
+    if os.environ.get(FORKSERVER_ENV, "1") != "0":
+        try:
+            return fork_server(preload).start(env, cwd)
+        except OSError as exc:
+            print(f"judge: the checker fork server failed ({exc}); starting the checker afresh", file=sys.stderr)
+            _drop_server(preload)
+    return subprocess.Popen(
+        [sys.executable, "-m", "judge_harness.checker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+    )
+
+
+class ForkedChecker:
+    """A checker the fork server forked for one run: the part of Popen's surface execute uses."""
+
+    def __init__(self, pid: int, status: socket.socket, stdin: int, stdout: int, stderr: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._status = status
+        self.stdin = os.fdopen(stdin, "wb")
+        self.stdout = os.fdopen(stdout, "rb")
+        self.stderr = os.fdopen(stderr, "rb")
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self._status.settimeout(timeout)
+            try:
+                message = self._status.recv(4096)
+            except TimeoutError:
+                raise subprocess.TimeoutExpired("checker", timeout or 0) from None
+            finally:
+                self._status.settimeout(None)
+            self.returncode = int(json.loads(message)["exit"]) if message else -signal.SIGKILL
+            self._status.close()
+        return self.returncode
+
+
+class ForkServer:
+    """One `python -m judge_harness.forkserver` for this judge process and one preload list."""
+
+    def __init__(self, preload: list[str]) -> None:
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.lock = threading.Lock()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "judge_harness.forkserver", json.dumps(list(preload)), str(theirs.fileno())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(theirs.fileno(),),
+            env=_harness_env(),
+            cwd=tempfile.gettempdir(),
+            start_new_session=True,
+        )
+        theirs.close()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def start(self, env: dict[str, str], cwd: Path) -> ForkedChecker:
+        pipes = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        header = json.dumps({"env": env, "cwd": str(cwd)}).encode()
+        try:
+            with self.lock:
+                socket.send_fds(self.control, [header], [pipes[0][0], pipes[1][1], pipes[2][1], theirs.fileno()])
+            ours.settimeout(60)
+            reply = ours.recv(4096)
+            ours.settimeout(None)
+        except BaseException:
+            ours.close()
+            for pipe in pipes:
+                os.close(pipe[1])
+                os.close(pipe[0])
+            raise
+        finally:
+            theirs.close()
+        for fd in (pipes[0][0], pipes[1][1], pipes[2][1]):
+            os.close(fd)
+        if not reply:
+            ours.close()
+            for fd in (pipes[0][1], pipes[1][0], pipes[2][0]):
+                os.close(fd)
+            raise OSError("the fork server did not answer")
+        return ForkedChecker(int(json.loads(reply)["pid"]), ours, pipes[0][1], pipes[1][0], pipes[2][0])
+
+    def close(self) -> None:
+        self.control.close()  # the server kills its checkers and ends
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_servers: dict[tuple[str, ...], ForkServer] = {}
+_servers_lock = threading.Lock()
+
+
+def fork_server(preload: list[str]) -> ForkServer:
+    key = tuple(preload)
+    with _servers_lock:
+        server = _servers.get(key)
+        if server is None or not server.alive():
+            if server is not None:
+                server.close()
+            server = _servers[key] = ForkServer(list(preload))
+        return server
+
+
+def _drop_server(preload: list[str]) -> None:
+    with _servers_lock:
+        server = _servers.pop(tuple(preload), None)
+    if server is not None:
+        server.close()
+
+
+@atexit.register
+def close_fork_servers() -> None:
+    with _servers_lock:
+        servers = list(_servers.values())
+        _servers.clear()
+    for server in servers:
+        server.close()
+
+
+def _harness_env() -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(HARNESS_ROOT),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+    }
+
+
+def _kill_group(process: Any) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

@@ -16,11 +16,36 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from judge_harness import confine
 from judge_harness.remote import reap_descendants
 from judge_harness.schema import RunResult, Verdict, wall_backstop_s, worst
+
+
+@dataclass
+class Preforked:
+    """A zygote forked before the run was read, and the modules imported before the fork."""
+
+    zygote: tuple[int, Any]  # (pid, control socket)
+    preload: list[str]
+
+    @classmethod
+    def fork(cls, preload: list[str]) -> Preforked:
+        from judge_harness import zygote
+
+        zygote.preload(preload)
+        return cls(zygote.prefork(), list(preload))
+
+    def discard(self) -> None:
+        pid, control = self.zygote
+        control.close()
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
 
 
 def harden_checker() -> None:
@@ -33,8 +58,12 @@ def sign(document: dict[str, Any], key: bytes) -> str:
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def run(spec: dict[str, Any], started: float | None = None) -> RunResult:
-    """Judge the spec's submission; the suite's wall clock counts from `started` (monotonic; default now)."""
+def run(spec: dict[str, Any], started: float | None = None, preforked: Preforked | None = None) -> RunResult:
+    """Judge the spec's submission; the suite's wall clock counts from `started` (monotonic; default now).
+
+    `preforked`: a zygote forked before the spec was read (zygote.prefork) with the modules it
+    preloaded; used when they are the spec's, else killed and a zygote started afresh.
+    """
     started = time.monotonic() if started is None else started
 
     from judge_harness.candidate import Candidate
@@ -75,7 +104,13 @@ def run(spec: dict[str, Any], started: float | None = None) -> RunResult:
         confine.drop_to_user(user)
         confine.confine(confinement)
 
-    zygote = Zygote({**worker_spec, "confine": confinement}, preexec=lambda: confine.drop_to_user(user), **launch)
+    zygote_spec = {**worker_spec, "confine": confinement}
+    if preforked is not None and preforked.preload == worker_spec["preload"]:
+        zygote = Zygote.adopt(preforked.zygote, zygote_spec, user=user, **launch)
+    else:
+        if preforked is not None:
+            preforked.discard()
+        zygote = Zygote(zygote_spec, preexec=lambda: confine.drop_to_user(user), **launch)
     KEEP_ALIVE.add(zygote.process.pid)
     fallback = popen_spawner(worker_spec, preexec=fresh_interpreter, **launch)
     spawners: list[Any] = [zygote.spawn, fallback]
@@ -171,17 +206,20 @@ def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult, started: 
     return result
 
 
-def main() -> None:
+def main(preforked: Preforked | None = None) -> None:
     harden_checker()
     spec = json.loads(sys.stdin.read())
     sys.stdin.close()
     key = bytes.fromhex(spec.pop("key"))
     # Before torch is imported here (the tests import it): the checker computes oracles with
     # as many threads as the worker gets, so runs side by side do not oversubscribe the cores.
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(int(spec.get("threads", 1)))
+    threads = int(spec.get("threads", 1))
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:  # imported before the spec was read (a fork server, a warm box)
+        sys.modules["torch"].set_num_threads(threads)
     started = time.monotonic()
     try:
-        result = run(spec, started)
+        result = run(spec, started, preforked)
     except Exception as exc:  # the judge's own fault: report it, never blame the submission
         result = RunResult(
             verdict=Verdict.INTERNAL_ERROR,

@@ -213,7 +213,7 @@ class Zygote:
         self, spec: dict[str, Any], *, env: dict[str, str], cwd: str, preexec: Callable[[], None] | None
     ) -> None:
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.process = subprocess.Popen(
+        self.process: Any = subprocess.Popen(
             [sys.executable, "-m", "judge_harness.zygote", json.dumps(spec), str(theirs.fileno())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -224,6 +224,20 @@ class Zygote:
             preexec_fn=preexec,
         )
         theirs.close()
+
+    @classmethod
+    def adopt(
+        cls, preforked: tuple[int, socket.socket], spec: dict[str, Any], *, env: dict[str, str], cwd: str, user: Any
+    ) -> Zygote:
+        """Take over a zygote forked before the run was read (zygote.prefork) and give it the run."""
+        from judge_harness.zygote import start_preforked
+
+        pid, control = preforked
+        self = cls.__new__(cls)
+        self.control = control
+        self.process = ForkedProcess(pid)
+        start_preforked(control, spec, harness_env(env), cwd, user)
+        return self
 
     def spawn(self, command_fd: int, result_fd: int, output_fd: int) -> ForkedProcess:
         socket.send_fds(self.control, [b"s"], [command_fd, result_fd, output_fd])

@@ -11,6 +11,12 @@ Per request (one byte plus three fds over the socket: the worker's command pipe,
 and output pipe) it forks twice: the grandchild becomes the worker and, its parent gone,
 re-parents to the checker (a child subreaper), which can then wait for it, measure it and
 kill it like any child. The zygote answers with the worker's pid.
+
+A zygote can also be forked (`prefork`) from a process that has imported torch but has not yet
+read any run: the local backend's fork server (forkserver.py) and the sandbox's entry point do
+this, so a run pays one `import torch` instead of two. The forked zygote waits for one message,
+the spec, env, cwd and user a started one gets on its command line and from Popen, and from then
+on is the same: it holds nothing of the run but what that message carries.
 """
 
 from __future__ import annotations
@@ -79,15 +85,85 @@ def serve(spec: dict[str, Any], control: socket.socket) -> None:
         control.sendall(pid.ljust(16, b" "))
 
 
-def main() -> None:
-    spec = json.loads(sys.argv[1])
-    control = socket.socket(fileno=int(sys.argv[2]))
-    confine.set_dumpable(False)  # same uid as the workers: they must not reach into the zygote
-    for name in [*spec.get("preload", []), "judge_harness.worker"]:
+def preload(names: list[str]) -> None:
+    for name in [*names, "judge_harness.worker"]:
         try:
             importlib.import_module(name)
         except ImportError:
             pass
+
+
+def prefork() -> tuple[int, socket.socket]:
+    """Fork a zygote from this process now, before it reads any run; return (pid, control socket).
+
+    Call it while the process holds nothing of a run (no spec, no key, no test): the child is a
+    copy of it. The child waits for `start_preforked`'s message, becomes what a started zygote
+    is (env, cwd, user, non-dumpable) and serves. Single-threaded callers only (it forks).
+    """
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            ours.close()
+            _serve_preforked(theirs)
+        except BaseException:
+            traceback.print_exc()
+            code = 70
+        os._exit(code)
+    theirs.close()
+    return pid, ours
+
+
+def start_preforked(control: socket.socket, spec: dict[str, Any], env: dict[str, str], cwd: str, user: Any) -> None:
+    body = json.dumps({"spec": spec, "env": env, "cwd": cwd, "user": user}).encode()
+    control.sendall(len(body).to_bytes(8, "big") + body)
+
+
+def _receive_exactly(control: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = control.recv(size - len(data))
+        if not chunk:
+            raise EOFError("the checker is gone")
+        data += chunk
+    return bytes(data)
+
+
+def _serve_preforked(control: socket.socket) -> None:
+    confine.set_dumpable(False)
+    # Whatever the parent had open (its stdin and stdout, a fork server's sockets) is not ours.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    keep = control.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+    try:
+        size = int.from_bytes(_receive_exactly(control, 8), "big")
+        message = json.loads(_receive_exactly(control, size))
+    except EOFError:
+        return
+    spec = message["spec"]
+    os.chdir(message["cwd"])
+    os.environ.clear()
+    os.environ.update(message["env"])
+    confine.drop_to_user(message["user"])
+    confine.set_dumpable(False)  # a uid change resets it
+    threads = os.environ.get("OMP_NUM_THREADS")
+    torch = sys.modules.get("torch")
+    if torch is not None and threads:  # imported before this run's thread count was known
+        torch.set_num_threads(int(threads))
+    preload(spec.get("preload", []))
+    serve(spec, control)
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    control = socket.socket(fileno=int(sys.argv[2]))
+    confine.set_dumpable(False)  # same uid as the workers: they must not reach into the zygote
+    preload(spec.get("preload", []))
     serve(spec, control)
 
 

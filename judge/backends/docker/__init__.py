@@ -38,6 +38,7 @@ from judge.backends.docker.limits import (
     MAX_RUN_BYTES,
     NOFILE,
     PIDS_LIMIT,
+    PRELOAD_ENV,
     SHM_MB,
     TMP_MB,
     TMP_MODE,
@@ -249,8 +250,12 @@ class DockerBackend:
         return client
 
     # -- one run ---------------------------------------------------------------------
-    def container_config(self, slug: str, memory_mb: int) -> dict[str, Any]:
-        """Keyword arguments of containers.create for a run of problem `slug`: every hardening setting."""
+    def container_config(self, slug: str, memory_mb: int, preload: tuple[str, ...] = ("torch",)) -> dict[str, Any]:
+        """Keyword arguments of containers.create for a run of problem `slug`: every hardening setting.
+
+        `preload` (the problem's) is the one thing the box learns before its run: the entry point
+        imports those modules and forks the workers' zygote before it reads stdin.
+        """
         from docker.types import LogConfig, Ulimit
 
         memory = (memory_mb + CHECKER_MEMORY_MB + TMP_MB) * 2**20
@@ -259,7 +264,7 @@ class DockerBackend:
             "labels": {LABEL_RUN: "1", LABEL_OWNER: self.owner, "judge.sandbox.problem": slug},
             "stdin_open": True,  # with StdinOnce: closing our end of the attach closes the box's stdin
             "tty": False,
-            "environment": {},
+            "environment": {PRELOAD_ENV: ",".join(preload)},
             "hostname": "sandbox",
             "network_mode": "none",
             "read_only": True,
@@ -299,7 +304,9 @@ class DockerBackend:
             box={"checker_uid": CHECKER_UID, "checker_gid": CHECKER_UID, "deadline_s": wall_s + BOX_GRACE_S},
         )
         return self.run_container(
-            self.container_config(problem.slug, problem.limits.memory_mb), run_archive(job, spec), wall_s
+            self.container_config(problem.slug, problem.limits.memory_mb, problem.preload),
+            run_archive(job, spec),
+            wall_s,
         )
 
     def run_container(self, config: dict[str, Any], stdin: bytes, wall_s: float) -> Execution:

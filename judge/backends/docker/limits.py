@@ -34,3 +34,4 @@ PIDS_LIMIT = 256
 NOFILE = 1024
 FSIZE_BYTES = 256 * 2**20
 MAX_RUN_BYTES = 64 * 2**20  # the packed run the box reads on stdin (the entry point checks it too)
+PRELOAD_ENV = "JUDGE_PRELOAD"  # the box's only environment: the modules imported before the run is read
