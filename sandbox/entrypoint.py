@@ -8,7 +8,8 @@ CAP_DAC_OVERRIDE to write its /proc/<pid>/clear_refs (the per-call peak memory).
 0. before anything of the run arrives: import the modules $JUDGE_PRELOAD names (torch, for
    most problems) and fork the workers' zygote from this process (judge_harness.zygote.prefork),
    so the run pays one `import torch`, and the zygote, a copy of this process taken now, can
-   hold nothing of the run.
+   hold nothing of the run. A warm box ($JUDGE_WARM_IDLE_S set: judge/backends/docker/warm.py)
+   is started before its run exists and waits here, at most that long, for the run on stdin.
 1. read the run from stdin: one tar holding spec.json, problem/, submission/ and driver/.
    It comes from the host judge, not from the candidate; it is still checked entry by entry.
 2. PR_SET_KEEPCAPS and setresuid/setresgid to the checker uid: the permitted capabilities
@@ -33,6 +34,7 @@ import ctypes
 import io
 import json
 import os
+import select
 import signal
 import stat
 import sys
@@ -42,6 +44,7 @@ HARNESS_ROOT = "/opt/judge"
 JUDGE_ROOT = "/judge"
 MAX_RUN_BYTES = 64 * 2**20  # the unpacked run; problems are a few hundred KiB
 PRELOAD_ENV = "JUDGE_PRELOAD"  # comma-separated modules; judge/backends/docker/limits.py (tested)
+IDLE_ENV = "JUDGE_WARM_IDLE_S"  # a warm box: how long to wait for a run; judge/backends/docker/warm.py (tested)
 DIRECTORY_MODES = {"problem": 0o700, "submission": 0o755, "driver": 0o755}
 
 PR_SET_KEEPCAPS = 8
@@ -150,8 +153,18 @@ def prefork() -> object | None:
         return None
 
 
+def wait_for_run() -> None:
+    """A warm box waits at most its idle time for a run, then ends (Docker removes it)."""
+    idle = os.environ.pop(IDLE_ENV, "")
+    if idle:
+        ready, _, _ = select.select([0], [], [], float(idle))
+        if not ready:
+            os._exit(0)
+
+
 def main() -> None:
     preforked = prefork()
+    wait_for_run()
     try:
         archive = sys.stdin.buffer.read(MAX_RUN_BYTES + 1)
         if len(archive) > MAX_RUN_BYTES:

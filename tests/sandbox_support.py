@@ -39,14 +39,16 @@ def docker_backend_or_skip():
 
 
 def own_containers(backend) -> list:
+    """This process's run containers: its cold boxes and the warm boxes it claimed (not those it left)."""
     from judge.backends.docker import LABEL_OWNER, LABEL_RUN
 
     client = backend._client()
-    return [
+    cold = [
         c
         for c in client.containers.list(all=True, filters={"label": LABEL_RUN}, sparse=True)
         if (c.attrs.get("Labels") or {}).get(LABEL_OWNER) == backend.owner
     ]
+    return cold + [c for c in containers_of_process(backend, os.getpid()) if c not in cold]
 
 
 def containers_of_process(backend, pid: int, settle_s: float = 0.0) -> list:
@@ -56,7 +58,7 @@ def containers_of_process(backend, pid: int, settle_s: float = 0.0) -> list:
     exited finishes inside the engine, which takes a moment on a loaded machine. (Listed sparse:
     no inspect per container, which a container removed meanwhile would make fail.)
     """
-    from judge.backends.docker import LABEL_OWNER, LABEL_RUN
+    from judge.backends.docker import LABEL_OWNER, LABEL_RUN, warm
 
     client = backend._client()
     deadline = time.monotonic() + settle_s
@@ -65,6 +67,10 @@ def containers_of_process(backend, pid: int, settle_s: float = 0.0) -> list:
             c
             for c in client.containers.list(all=True, filters={"label": LABEL_RUN}, sparse=True)
             if (c.attrs.get("Labels") or {}).get(LABEL_OWNER, "").split(":")[1:2] == [str(pid)]
+        ] + [  # warm boxes it claimed (named after their claimer)
+            c
+            for c in client.containers.list(all=True, filters={"label": warm.LABEL_WARM}, sparse=True)
+            if (warm.claimer((c.attrs.get("Names") or [""])[0]) or (0,))[0] == pid
         ]
         if not found or time.monotonic() >= deadline:
             return found

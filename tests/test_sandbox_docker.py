@@ -40,6 +40,7 @@ from judge.backends.docker import (
     limits,
     owner_label,
     run_archive,
+    warm,
 )
 from judge.backends.docker import image as sandbox_image
 from judge.catalog import load_problem
@@ -394,3 +395,78 @@ def test_gpus_without_a_gpu_runtime_is_a_clear_error(docker_backend) -> None:  #
         pytest.skip("this engine has a GPU runtime")
     with pytest.raises(BackendError, match="NVIDIA Container Toolkit"):
         DockerBackend.connect(gpus="all")
+
+
+def _none_waiting(docker_backend, problem, warm_boxes: bool) -> tuple[DockerBackend, object, str]:  # noqa: F811
+    """A backend with warm boxes on or off, its client and `problem`'s key, with no box of it waiting."""
+    backend = DockerBackend(docker_backend.image, cpus=docker_backend.cpus, warm_boxes=warm_boxes)
+    client = backend._client()
+    key = warm.config_key(backend.container_config(problem.slug, problem.limits.memory_mb, problem.preload))
+    for box in warm.waiting(client, key):
+        docker_backend_module.remove_container(box)
+    return backend, client, key
+
+
+@pytest.mark.docker
+def test_a_run_leaves_a_warm_box_that_the_next_run_claims(docker_backend, probe_problem) -> None:  # noqa: F811
+    backend, client, key = _none_waiting(docker_backend, probe_problem, warm_boxes=True)
+    first = runner.run(probe_problem, probe_problem.reference, "hidden", backend)
+    backend.wait_for_warm_boxes()
+    [left] = warm.waiting(client, key)
+    assert left.attrs["Labels"][warm.LABEL_WARM_USER] == warm.user_label()
+    second = runner.run(probe_problem, probe_problem.reference, "hidden", backend)
+    backend.wait_for_warm_boxes()
+    assert first.verdict is second.verdict is Verdict.ACCEPTED, (first.message, second.message)
+    ids = {c.id for c in client.containers.list(all=True, filters={"label": warm.LABEL_WARM}, sparse=True)}
+    assert left.id not in ids, "the second run did not claim the waiting box (or the box outlived its run)"
+    [after] = warm.waiting(client, key)
+    assert after.id != left.id
+    docker_backend_module.remove_container(after)
+
+
+@pytest.mark.docker
+def test_an_unclaimed_warm_box_removes_itself_after_its_idle_time(
+    docker_backend,  # noqa: F811
+    probe_problem,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(warm.IDLE_ENV, "2")
+    backend, client, key = _none_waiting(docker_backend, probe_problem, warm_boxes=True)
+    runner.run(probe_problem, probe_problem.reference, "hidden", backend)
+    backend.wait_for_warm_boxes()
+    [left] = warm.waiting(client, key)
+    deadline = time.monotonic() + 2 + 30  # its idle time, then the engine's removal on a loaded machine
+    while time.monotonic() < deadline:
+        remaining = client.containers.list(all=True, filters={"id": left.id}, sparse=True)
+        if not remaining:
+            break
+        time.sleep(0.5)
+    assert not remaining, "the warm box outlived its idle expiry (running or stopped, it still exists)"
+
+
+@pytest.mark.docker
+def test_with_warm_boxes_off_a_run_leaves_none(docker_backend, probe_problem) -> None:  # noqa: F811
+    backend, client, key = _none_waiting(docker_backend, probe_problem, warm_boxes=False)
+    result = runner.run(probe_problem, probe_problem.reference, "hidden", backend)
+    backend.wait_for_warm_boxes()
+    assert result.verdict is Verdict.ACCEPTED
+    assert warm.waiting(client, key) == []
+
+
+def test_the_entrypoint_reads_the_warm_idle_variable_of_warm_py() -> None:
+    assert _entrypoint_constants()["IDLE_ENV"] == warm.IDLE_ENV
+
+
+def test_the_warm_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUDGE_HOME", str(tmp_path))
+    monkeypatch.delenv(warm.WARM_ENV, raising=False)
+    assert warm.enabled(), "warm boxes are on by default"
+    warm.set_enabled(False)
+    assert not warm.enabled()
+    monkeypatch.setenv(warm.WARM_ENV, "1")
+    assert warm.enabled(), "the variable overrides the setting"
+    monkeypatch.setenv(warm.WARM_ENV, "0")
+    warm.set_enabled(True)
+    assert not warm.enabled()
+    assert warm.claimer(warm.claimed_name(1234, "5678")) == (1234, "5678")
+    assert warm.claimer("judge-warm-abc-def") is None

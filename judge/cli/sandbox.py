@@ -93,3 +93,46 @@ def doctor(as_json: bool) -> None:
             click.echo(f"{mark:>4}  {finding.name}" + (f": {finding.detail}" if finding.detail else ""))
         click.echo("\nthe sandbox is ready" if not failed else f"\n{len(failed)} check(s) failed")
     sys.exit(core.EXIT_REJECTED if failed else core.EXIT_OK)
+
+
+@sandbox.command("warm")
+@click.option("--on/--off", "on", default=None, help="Turn warm boxes on or off (off also removes the waiting ones).")
+@options.json_option
+def warm_command(on: bool | None, as_json: bool) -> None:
+    """Show or set warm boxes: a started sandbox left waiting for the next run.
+
+    After a run on the docker backend the judge leaves one box of the same configuration waiting,
+    torch already imported and nothing of any run in it; the next run claims it instead of
+    starting a cold one. A box serves one run, is never shared across users, and removes itself
+    after 300 s idle (JUDGE_WARM_IDLE_S). On by default; JUDGE_SANDBOX_WARM=0|1 overrides
+    the setting for one command.
+
+    \b
+    Examples:
+      judge sandbox warm          # the setting and the boxes waiting now
+      judge sandbox warm --off
+      judge sandbox warm --on
+    """
+    from judge.backends.docker import warm
+    from judge.backends.docker.image import SandboxError as EngineError
+    from judge.backends.docker.image import engine
+
+    if on is not None:
+        warm.set_enabled(on)
+    removed: list[str] = []
+    waiting: list[str] = []
+    try:
+        client = engine()
+        if on is False:
+            removed = warm.remove_all(client)
+        waiting = [(c.attrs.get("Names") or ["?"])[0].lstrip("/") for c in warm.waiting(client)]
+    except EngineError:
+        pass  # no engine: the setting is still saved
+    enabled = warm.enabled()
+    if as_json:
+        core.emit_json({"warm": enabled, "idle_s": warm.idle_s(), "waiting": waiting, "removed": removed})
+        return
+    click.echo(f"warm boxes: {'on' if enabled else 'off'} (idle expiry {warm.idle_s():g} s)")
+    if removed:
+        click.echo(f"removed {len(removed)} waiting box(es)")
+    click.echo(f"waiting now: {len(waiting)}" + "".join(f"\n  {name}" for name in waiting))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from judge import runner
+from judge.backends.docker import DockerBackend, warm
 from judge.staging import SubmissionError
 from judge_harness.schema import Verdict
 
@@ -40,11 +41,23 @@ def test_every_attack_has_an_expected_verdict() -> None:
     assert {p.name for p in SUBMISSIONS.glob("*.py")} == set(EXPECTED) | {"network.py"}
 
 
+@pytest.mark.parametrize("box", ["cold", "warm"])
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_attack_gets_its_verdict(docker_backend, probe_problem, name: str) -> None:
-    result = runner.run(probe_problem, SUBMISSIONS / name, "hidden", docker_backend)
+def test_attack_gets_its_verdict(docker_backend, probe_problem, name: str, box: str) -> None:
+    """In a box started for the run, and in a warm box (started before the run existed, then claimed)."""
+    backend = DockerBackend(docker_backend.image, cpus=docker_backend.cpus, warm_boxes=box == "warm")
+    if box == "warm":
+        client = backend._client()
+        config = backend.container_config(probe_problem.slug, probe_problem.limits.memory_mb, probe_problem.preload)
+        key = warm.config_key(config)
+        warm.leave(client, config, key)
+        [waiting] = warm.waiting(client, key)
+    result = runner.run(probe_problem, SUBMISSIONS / name, "hidden", backend)
     details = [(t.id, t.verdict.value, t.message[:300], t.output[:300]) for t in result.tests]
     assert result.verdict is EXPECTED[name], (result.message, details)
+    if box == "warm":
+        backend.wait_for_warm_boxes()
+        assert waiting.id not in {c.id for c in warm.waiting(client, key)}, "the run did not claim the warm box"
 
 
 def test_network_is_unreachable(docker_backend, probe_problem, tmp_path: Path) -> None:

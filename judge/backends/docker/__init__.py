@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import struct
+import sys
 import tarfile
 import threading
 import time
@@ -27,6 +28,7 @@ from typing import Any
 
 from judge.backends import BackendError
 from judge.backends.base import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec, problem_files
+from judge.backends.docker import warm
 from judge.backends.docker.image import SandboxError, engine, image_tag
 from judge.backends.docker.limits import (
     CHECKER_CAPS,
@@ -89,6 +91,10 @@ def remove_leftovers(client: Any) -> list[str]:
         if not alive:
             remove_container(container)
             removed.append(container.attrs["Names"][0].lstrip("/"))
+    host = socket.gethostname()
+    for container in warm.claimed_by_dead_judges(client, lambda pid, start: _owner_alive(f"{host}:{pid}:{start}")):
+        remove_container(container)
+        removed.append(container.attrs["Names"][0].lstrip("/"))
     return removed
 
 
@@ -173,8 +179,19 @@ class StreamReader:
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, image: str, *, gpus: str | None = None, cpus: float = 2.0, client: Any = None) -> None:
-        """`client`: an engine client for this thread (others connect their own); None connects on first use."""
+    def __init__(
+        self,
+        image: str,
+        *,
+        gpus: str | None = None,
+        cpus: float = 2.0,
+        client: Any = None,
+        warm_boxes: bool | None = None,
+    ) -> None:
+        """`client`: an engine client for this thread (others connect their own); None connects on first use.
+
+        `warm_boxes`: claim and leave warm boxes (warm.py); None: the user's setting (on by default).
+        """
         self.image = image
         self.gpus = gpus
         self.cpus = cpus
@@ -183,6 +200,8 @@ class DockerBackend:
         if client is not None:
             self._local.client = client
         self._live: set[Any] = set()  # containers running now, for abort_all
+        self._leaving: list[threading.Thread] = []  # warm boxes being started for the next runs
+        self.warm = warm.enabled() if warm_boxes is None else warm_boxes
         self._live_lock = threading.Lock()
         self._aborting = False
         # Ctrl-C during `verify --jobs N` leaves runs going in pool threads, and the interpreter
@@ -303,11 +322,49 @@ class DockerBackend:
             isolate=False,  # the container has its own network and mount isolation
             box={"checker_uid": CHECKER_UID, "checker_gid": CHECKER_UID, "deadline_s": wall_s + BOX_GRACE_S},
         )
-        return self.run_container(
-            self.container_config(problem.slug, problem.limits.memory_mb, problem.preload),
-            run_archive(job, spec),
-            wall_s,
-        )
+        config = self.container_config(problem.slug, problem.limits.memory_mb, problem.preload)
+        archive = run_archive(job, spec)
+        if not self.warm:
+            return self.run_container(config, archive, wall_s)
+        import docker
+
+        key = warm.config_key(config)
+        try:
+            box = warm.claim(self._client(), key, warm.claimed_name(os.getpid(), _process_start(os.getpid())))
+        except docker.errors.APIError:
+            box = None
+        try:
+            if box is None:
+                return self.run_container(config, archive, wall_s)
+            try:
+                return self.stream(box, archive, time.monotonic() + wall_s, claimed=True)
+            finally:
+                remove_container(box)
+        finally:
+            self._leave_warm(config, key)
+
+    def _leave_warm(self, config: dict[str, Any], key: str) -> None:
+        """Start the next run's box in the background (the interpreter waits for it at exit)."""
+
+        def leave() -> None:
+            if self._aborting:
+                return
+            try:
+                warm.leave(engine(), config, key)
+            except Exception as exc:  # a missing warm box only costs the next run a cold start
+                print(f"judge: could not leave a warm sandbox box: {exc}", file=sys.stderr)
+
+        thread = threading.Thread(target=leave, name="judge-warm-box")
+        thread.start()
+        with self._live_lock:
+            self._leaving = [t for t in self._leaving if t.is_alive()] + [thread]
+
+    def wait_for_warm_boxes(self, timeout: float = 30.0) -> None:
+        """Block until the boxes this backend is leaving have started (tests, benchmarks)."""
+        with self._live_lock:
+            leaving = list(self._leaving)
+        for thread in leaving:
+            thread.join(timeout)
 
     def run_container(self, config: dict[str, Any], stdin: bytes, wall_s: float) -> Execution:
         """Create a container from `config` (container_config's, perhaps adjusted), stream it, remove it."""
@@ -322,8 +379,12 @@ class DockerBackend:
         finally:
             remove_container(container)
 
-    def stream(self, container: Any, stdin: bytes, deadline: float) -> Execution:
-        """Start `container`, feed it `stdin`, read its output until it ends or `deadline` (then kill it)."""
+    def stream(self, container: Any, stdin: bytes, deadline: float, claimed: bool = False) -> Execution:
+        """Start `container`, feed it `stdin`, read its output until it ends or `deadline` (then kill it).
+
+        `claimed`: a warm box, already started and waiting for stdin; Docker removes it when it
+        ends (auto-remove), so its exit status is waited for from the start.
+        """
         import docker
 
         client = self._client()
@@ -331,11 +392,17 @@ class DockerBackend:
         sock = getattr(attached, "_sock", attached)
         reader = StreamReader(RESULT_STDOUT_LIMIT)
         timed_out = False
+        exited: dict[str, Any] = {}
+        waiter = None
+        if claimed:
+            waiter = threading.Thread(target=_wait_exit, args=(container.id, exited), daemon=True)
+            waiter.start()
         with self._live_lock:
             self._live.add(container)
         try:
             try:
-                container.start()
+                if not claimed:
+                    container.start()
             except docker.errors.APIError as exc:
                 raise BackendError(_explain(exc, self.gpus)) from None
             try:
@@ -376,10 +443,17 @@ class DockerBackend:
                 self._live.discard(container)
         if timed_out or reader.overflow:
             _kill(container)
-        status = container.wait(timeout=30)
-        container.reload()
-        exit_code = status.get("StatusCode")
-        oom = bool(container.attrs["State"].get("OOMKilled")) and exit_code != 0 and not timed_out
+        if waiter is not None:
+            waiter.join(timeout=30)
+            exit_code = exited.get("StatusCode")
+            # auto-removed, so no State to read: only the kernel's OOM killer (or our kill, which
+            # timed_out and overflow account for) can SIGKILL a container's PID 1
+            oom = exit_code == 137 and not timed_out and not reader.overflow
+        else:
+            status = container.wait(timeout=30)
+            container.reload()
+            exit_code = status.get("StatusCode")
+            oom = bool(container.attrs["State"].get("OOMKilled")) and exit_code != 0 and not timed_out
         return Execution(
             stdout=bytes(reader.stdout),
             stderr_tail=bytes(reader.stderr).decode("utf-8", "replace"),
@@ -388,6 +462,16 @@ class DockerBackend:
             oom_killed=oom,
             stdout_overflow=reader.overflow,
         )
+
+
+def _wait_exit(container_id: str, into: dict[str, Any]) -> None:
+    """Wait for a claimed warm box to stop (its own client: this runs beside the stream)."""
+    import docker
+
+    try:
+        into.update(engine().api.wait(container_id))
+    except (docker.errors.APIError, OSError):
+        pass  # removed before the wait was registered: the exit status is unknown
 
 
 def _kill(container: Any) -> None:

@@ -1,0 +1,167 @@
+"""Warm boxes: a sandbox container started before the run that will use it.
+
+After a run the docker backend leaves one box of the same configuration waiting: started, its
+entry point has imported the problem's preload modules (torch) and forked the workers' zygote,
+and it blocks reading stdin, holding nothing of any run. The next run with that configuration
+claims it (a rename, which only one claimer can win), attaches and sends its run as a cold box
+would get it. A box still serves exactly one run; every setting of `container_config` applies
+unchanged. An unclaimed box ends itself after its idle time (the entry point stops waiting) and
+Docker removes it (auto-remove), so none outlives its expiry whether or not a judge is running.
+
+Boxes are keyed by a hash of their whole configuration (image, limits, preload, GPUs) and
+labelled with the host and uid that may claim them: never shared across users.
+
+On by default; `judge sandbox warm --off` (or JUDGE_SANDBOX_WARM=0) turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import uuid
+from typing import Any
+
+from judge.paths import data_dir
+
+LABEL_WARM = "judge.sandbox.warm"  # the configuration key
+LABEL_WARM_USER = "judge.sandbox.user"  # host:uid of the only judge that may claim it
+IDLE_ENV = "JUDGE_WARM_IDLE_S"  # the entry point's wait for a run (sandbox/entrypoint.py, tested)
+WARM_ENV = "JUDGE_SANDBOX_WARM"
+IDLE_S = 300.0
+MAX_WAITING = 2  # per user: each holds an imported torch (~0.3 GB); the oldest goes first
+SETTINGS = "sandbox.json"
+
+
+def user_label() -> str:
+    return f"{socket.gethostname()}:{os.getuid()}"
+
+
+def _settings_path():
+    return data_dir() / SETTINGS
+
+
+def enabled() -> bool:
+    """JUDGE_SANDBOX_WARM (0/1) first, then `judge sandbox warm`'s setting; on by default."""
+    value = os.environ.get(WARM_ENV)
+    if value is not None and value.strip():
+        return value.strip().lower() not in ("0", "off", "false", "no")
+    try:
+        return bool(json.loads(_settings_path().read_text()).get("warm", True))
+    except (OSError, ValueError, AttributeError):
+        return True
+
+
+def set_enabled(on: bool) -> None:
+    path = _settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        settings = json.loads(path.read_text())
+        if not isinstance(settings, dict):
+            settings = {}
+    except (OSError, ValueError):
+        settings = {}
+    settings["warm"] = on
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(settings, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def idle_s() -> float:
+    try:
+        return max(1.0, float(os.environ.get(IDLE_ENV, IDLE_S)))
+    except ValueError:
+        return IDLE_S
+
+
+def config_key(config: dict[str, Any]) -> str:
+    """What makes two boxes interchangeable: everything but their labels."""
+    relevant = {k: v for k, v in config.items() if k != "labels"}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=repr).encode()).hexdigest()[:16]
+
+
+def claimed_by_dead_judges(client: Any, alive: Any) -> list[Any]:
+    """Claimed boxes of this user whose claimer is gone (`alive(pid, start)` says)."""
+    found = []
+    for container in client.containers.list(
+        all=True, filters={"label": [LABEL_WARM, f"{LABEL_WARM_USER}={user_label()}"]}, sparse=True
+    ):
+        who = claimer((container.attrs.get("Names") or [""])[0])
+        if who is not None and not alive(*who):
+            found.append(container)
+    return found
+
+
+def waiting(client: Any, key: str | None = None) -> list[Any]:
+    """Boxes of this user waiting for a run (of configuration `key`, or any)."""
+    label = [f"{LABEL_WARM_USER}={user_label()}"] + ([f"{LABEL_WARM}={key}"] if key else [LABEL_WARM])
+    return client.containers.list(filters={"label": label, "status": "running"}, sparse=True)
+
+
+def claimed_name(pid: int, start: str) -> str:
+    """A claimed box is renamed after its claimer (labels cannot change): judge-run-PID-START-RANDOM."""
+    return f"judge-run-{pid}-{start}-{uuid.uuid4().hex[:8]}"
+
+
+def claimer(name: str) -> tuple[int, str] | None:
+    """(pid, start) of the judge that claimed a box, from its name; None for an unclaimed one."""
+    parts = name.lstrip("/").split("-")
+    if len(parts) == 5 and parts[:2] == ["judge", "run"] and parts[2].isdigit():
+        return int(parts[2]), parts[3]
+    return None
+
+
+def claim(client: Any, key: str, new_name: str) -> Any | None:
+    """A waiting box of this configuration, now ours alone (renamed `new_name`); None when there is none."""
+    import docker
+
+    for container in waiting(client, key):
+        names = container.attrs.get("Names") or []
+        if not names:
+            continue
+        old = names[0].lstrip("/")
+        if not old.startswith("judge-warm-"):
+            continue  # already claimed (renamed) by another run
+        new = new_name
+        try:
+            client.api.rename(old, new)  # by name: a second claimer finds the old name gone
+            claimed = client.containers.get(new)
+        except docker.errors.APIError:
+            continue
+        if claimed.attrs["State"].get("Running"):
+            return claimed
+    return None
+
+
+def leave(client: Any, config: dict[str, Any], key: str) -> None:
+    """Start a box of `config` to wait for the next run, unless one already waits."""
+    from judge.backends.docker import remove_container
+
+    if waiting(client, key):
+        return
+    others = sorted(waiting(client), key=lambda c: c.attrs.get("Created", 0))
+    for container in others[: max(0, len(others) - (MAX_WAITING - 1))]:
+        remove_container(container)
+    box = dict(config)
+    box["labels"] = {
+        LABEL_WARM: key,
+        LABEL_WARM_USER: user_label(),
+        "judge.sandbox.problem": config["labels"].get("judge.sandbox.problem", ""),
+    }
+    box["environment"] = {**config.get("environment", {}), IDLE_ENV: f"{idle_s():g}"}
+    box["auto_remove"] = True  # the box's own expiry ends it; Docker removes it
+    box["name"] = f"judge-warm-{key}-{uuid.uuid4().hex[:8]}"
+    container = client.containers.create(**box)
+    container.start()
+
+
+def remove_all(client: Any) -> list[str]:
+    """Remove every box waiting for this user; returns their names."""
+    from judge.backends.docker import remove_container
+
+    removed = []
+    for container in waiting(client):
+        remove_container(container)
+        removed.append((container.attrs.get("Names") or ["?"])[0].lstrip("/"))
+    return removed
