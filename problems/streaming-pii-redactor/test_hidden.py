@@ -118,10 +118,12 @@ def test_statement_examples(candidate):
 
 
 def test_long_stream_one_character_at_a_time_is_linear(candidate):
+    # PHONE and IPV4 only (H = 16): a solution that re-scans its withheld tail on every feed is
+    # still fast here; one that re-scans the whole stream received so far is not
     rng = random.Random(9)
-    words = ["hello", "bob@x.io", "555-123-4567", "10.0.0.1", "4111 1111 1111 1111", "sk-" + K20, "1.2", "x@y"]
-    text = " ".join(rng.choice(words) for _ in range(1800))[:20000]
-    check_trace(DEFAULT, list(text), candidate.driver.stream(DEFAULT, list(text)))
+    words = ["hello", "bob@x.io", "555-123-4567", "10.0.0.1", "(555) 123-4567", "1.2", "255.1.2.3.4", "x@y"]
+    text = " ".join(rng.choice(words) for _ in range(1800))[:12000]
+    check_trace(["PHONE", "IPV4"], list(text), candidate.driver.stream(["PHONE", "IPV4"], list(text)))
 
 
 # -- the grammar of each kind ---------------------------------------------------------------------
