@@ -128,17 +128,24 @@ def test_ngrams_do_not_cross_segments(candidate):
     # joined into one stream, "b c" and "a b c" would match the first reference
     bleu(candidate, ["a b", "c d"], [["a b c d"], ["c d"]], max_n=2, smoothing="floor")
     bleu(candidate, ["x a", "b y"], [["q a b r"], ["b y"]], max_n=2)
+    # each segment is clipped against its own references only, not those of other segments
+    bleu(candidate, ["a b", "c d"], [["c d"], ["a b"]], max_n=2, smoothing="floor")
+    bleu(candidate, ["a b c", "a b c"], [["a b c"], ["x y z"]], max_n=2)
 
 
 def test_closest_reference_length(candidate):
     # hypothesis of 4 tokens, references of 2 and 6: equally near, the shorter (2) wins, either order
     assert bleu(candidate, ["a b c d"], [["a b", "a b c d e f"]], max_n=1) == 1.0
     assert bleu(candidate, ["a b c d"], [["a b c d e f", "a b"]], max_n=1) == 1.0
+    # "shorter" counts tokens: the 2-token reference has more characters than the 6-token one
+    assert bleu(candidate, ["a b c d"], [["a b c d e f", "aaaaaaaaaa bbbbbbbbbb"]], max_n=1) == 1.0
     # the closest, not the shortest nor the longest: 5 tokens against 1, 6 and 9
     bleu(candidate, ["a b c d e"], [["a", "a b c d e f", "a b c d e f g h i"]], max_n=1)
     bleu(candidate, ["a b c d e"], [["a b c d e f g h i", "a b c d e f", "a"]], max_n=1)
     # 3 tokens against 5 and 2: distance 2 and 1, so 2 (shorter, BP = 1) even though 5 comes first
     bleu(candidate, ["a b c"], [["a b c d e", "a b"]], max_n=1)
+    # per segment, not one reference index for the whole corpus: r = 2 + 6 = 8 = c (index 1 everywhere: r = 11)
+    assert bleu(candidate, ["a b c", "a b c d e"], [["a b", "a b c d e"], ["a b", "a b c d e f"]], max_n=1) == 1.0
     # per segment: each segment picks its own reference
     bleu(candidate, ["a b c", "a b c d e f g"], [["a b", "a b c d e f g h"], ["a b", "a b c d e f g h"]], max_n=2)
 
@@ -346,6 +353,12 @@ def test_rouge_l_long_texts(candidate):
 
 
 def test_calls_share_no_state(candidate):
+    # the same reference first with a second one, then alone: nothing of the second may stay behind
+    bleu(candidate, ["a b c"], [["a b d", "c d e"]], max_n=1)
+    bleu(candidate, ["a b c"], [["a b d"]], max_n=1)
+    rouge(candidate, "n", "a b c", ["a b d"], n=1)
+    bleu(candidate, ["a b c d"], [["a b c d e f"]], max_n=2)
+    bleu(candidate, ["a b c d"], [["a b c d e f"]], max_n=1)
     for _ in range(2):
         bleu(candidate, *CORPUS, max_n=2)
         bleu(candidate, *PAPINENI, max_n=2, smoothing="exp")
