@@ -44,3 +44,10 @@ def betas_written_after_construction(module, betas: Tensor, x: Tensor, t: Tensor
         diffusion.p_sample_step(z, x, t, z),
         diffusion.ddim_step(z, x, t, t_prev, 0.5, z),
     ]
+
+
+def schedule_after_a_write(module, kind: str, T: int) -> Tensor:
+    """beta_schedule twice, the first result scaled in place in between: the second must not see it."""
+    first = module.beta_schedule(kind, T)
+    first.mul_(0.5)
+    return module.beta_schedule(kind, T)

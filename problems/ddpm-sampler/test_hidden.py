@@ -16,6 +16,7 @@ from diffusion_oracle import (
     cfg_oracle,
     ddim_oracle,
     p_sample_oracle,
+    posterior,
     q_sample_oracle,
 )
 from hypothesis import given, settings
@@ -306,8 +307,8 @@ def test_betas_are_copied(candidate):
     # the caller overwrites their betas after building the schedule: nothing changes
     x, z = randn(33, (2, 3)), randn(34, (2, 3))
     t = steps([1, 2])
-    for dtype in (F64, torch.float32):
-        betas = [float(b) for b in schedule(SMALL, dtype).double()]  # the float32 values, read exactly
+    for dtype in (F64, torch.float32, torch.float16, torch.bfloat16):
+        betas = [float(b) for b in schedule(SMALL, dtype).double()]  # the values in that dtype, read exactly
         got = candidate.driver.betas_written_after_construction(schedule(SMALL, dtype), x, t, z)
         label = f"betas ({str(dtype).removeprefix('torch.')}) overwritten after GaussianDiffusion(betas)"
         expect(got[0], q_sample_oracle(betas, x, [1, 2], z), x, f"q_sample, {label}")
@@ -375,6 +376,11 @@ def test_float64_is_not_downcast(candidate):
     check_ddim(candidate, d, LINEAR, eps, x, steps([1, 2, 3, 3]), steps([0, 1, -1, 2]), 0.9, z, "float64, early steps")
     close, ones = schedule([[1.0 + 1e-12, 1.0]]), schedule([[1.0, 1.0]])
     expect(candidate.cfg(close, ones, 1e6), cfg_oracle(close, ones, 1e6), close, "cfg in float64: 1e-12 apart, w=1e6")
+    # float32 betas are converted to float64 before the cumulative product
+    read = [float(b) for b in schedule(LINEAR, torch.float32).double()]
+    d = new(candidate, LINEAR, torch.float32)
+    check_q(candidate, d, read, x, t, z, "float64 inputs, float32 betas, early steps")
+    check_p(candidate, d, read, eps, x, t, z, "float64 inputs, float32 betas, early steps")
 
 
 def test_float32_inputs(candidate):
@@ -385,6 +391,23 @@ def test_float32_inputs(candidate):
         check_q(candidate, d, betas, x, t, z, name)
         check_p(candidate, d, betas, eps, x, t, z, name)
         check_ddim(candidate, d, betas, eps, x, t, steps([900, -1, 0, 499]), 0.5, z, name)
+
+
+def test_float32_inputs_meet_float64_coefficients(candidate):
+    # terms of ~10 that cancel at the first steps, where sqrt(1 - abar_t) ~ 0.01: computed from a
+    # float32 abar_t that coefficient is off by ~1e-4 (relative), ~1e-3 here; from float64 it is exact
+    d = new(candidate, LINEAR)
+    abar = alpha_bars(LINEAR)
+    t = steps([0, 1, 0, 1])
+    noise = randn(74, (4, 8), scale=5.0) + 1000.0
+    ratio = torch.tensor([math.sqrt((1 - abar[s]) / abar[s]) for s in t.tolist()], dtype=F64)[:, None]
+    x0 = (-ratio * noise + randn(75, (4, 8), scale=1e-3)).float()
+    check_q(candidate, d, LINEAR, x0, t, noise.float(), "float32, terms of ~10 that cancel")
+    # the same for the eps term of the mean: beta_t / sqrt(1 - abar_t) eps ~ x_t
+    eps_coefficient = torch.tensor([posterior(LINEAR, s)[1] for s in t.tolist()], dtype=F64)[:, None]
+    x = (eps_coefficient * noise + randn(76, (4, 8), scale=1e-3)).float()
+    zero = torch.zeros(4, 8)
+    check_p(candidate, d, LINEAR, noise.float(), x, t, zero, "float32, x_t ~ the eps term")
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
@@ -413,9 +436,23 @@ def test_half_precision_is_computed_in_float32(candidate, dtype):
     uncond = (cond + randn(58, (4, 16), scale=0.3)).to(half)
     cond = cond.to(half)
     expect(candidate.cfg(cond, uncond, 7.5), cfg_oracle(cond, uncond, 7.5), cond, f"cfg w=7.5, {dtype}, ~100")
+    # guidance that cancels: w (eps_cond - eps_uncond) ~ -eps_uncond ~ 500, rounded in the half dtype it is off by ~0.1
+    uncond = randn(77, (4, 16), scale=500.0)
+    cond = (uncond * (1 - 1 / 7.5) + randn(78, (4, 16), scale=0.05)).to(half)
+    uncond = uncond.to(half)
+    expect(candidate.cfg(cond, uncond, 7.5), cfg_oracle(cond, uncond, 7.5), cond, f"cfg w=7.5, {dtype}, cancelling")
 
 
 # -- caller data ----------------------------------------------------------------------------------
+
+
+def test_beta_schedule_is_built_at_every_call(candidate):
+    # the caller scales the first result in place: a cached schedule would come back scaled
+    for kind in ("linear", "cosine"):
+        got = candidate.driver.schedule_after_a_write(kind, 50)
+        assert_close(
+            got, schedule(betas_oracle(kind, 50)), name=f"beta_schedule({kind!r}, 50) after a write into the first one"
+        )
 
 
 def test_results_are_fresh_tensors(candidate):
