@@ -14,8 +14,9 @@ import secrets
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from judge import __version__
 from judge.backends.base import RESULT_STDOUT_LIMIT, Backend, Execution, Job, checker_spec
@@ -95,11 +96,13 @@ def run(
     *,
     first_failure: bool = False,
     verbose: bool = False,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunResult:
     """Judge `submission` on `problem`'s `suite` tests with `backend`. Raises SubmissionError on bad input.
 
     With `first_failure` the suite ends at the first test that is not Accepted; the result's
-    verdict is that test's. With `verbose`, assertion diffs come in full. A result that no box
+    verdict is that test's. With `verbose`, assertion diffs come in full. `progress` is called with
+    each test as it finishes (Job.progress; backends that cannot stream never call it). A result that no box
     produced (a Compilation Error found here) has backend "" (null in its JSON).
     """
     if suite not in SUITES:
@@ -112,7 +115,7 @@ def run(
     if unrunnable:
         result = RunResult(verdict=Verdict.COMPILATION_ERROR, problem=problem.slug, suite=suite, message=unrunnable)
     else:
-        job = Job(problem, sub, suite, secrets.token_bytes(32), first_failure, verbose)
+        job = Job(problem, sub, suite, secrets.token_bytes(32), first_failure, verbose, progress)
         execution = backend.execute(job)
         result = interpret(job, execution)
         result.judged_by = execution.judged_by

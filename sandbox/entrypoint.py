@@ -147,10 +147,18 @@ def prefork() -> object | None:
     try:
         from judge_harness import checker
 
-        return checker.Preforked.fork(preload)
+        preforked = checker.Preforked.fork(preload)
     except Exception as exc:  # the checker then starts a zygote the usual way
         sys.stderr.write(f"sandbox: no preforked zygote ({exc!r})\n")
         return None
+    # What every checker imports, after the fork so the zygote and its workers stay as lean as
+    # a started zygote (pytest and hypothesis add ~11 MiB to each worker's resident memory).
+    import _hypothesis_pytestplugin  # noqa: F401
+    import pytest  # noqa: F401
+
+    from judge_harness import candidate, plugin  # noqa: F401
+
+    return preforked
 
 
 def wait_for_run() -> None:

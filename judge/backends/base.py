@@ -14,15 +14,59 @@ backend moves bytes and enforces limits, it never decides a verdict. A backend:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from judge.catalog import Problem
 from judge.staging import Submission
+from judge_harness.schema import PROGRESS_PREFIX
 
 RESULT_STDOUT_LIMIT = 32 * 2**20  # what the host reads from the checker's result channel
 SKIPPED_PARTS = ("wrong", "__pycache__")  # problem folder parts that never travel with a run
+
+
+class ProgressScanner:
+    """Takes the checker's stderr as it streams: calls `progress` for each PROGRESS_PREFIX line and
+    returns the rest (what the stderr tail keeps), so the live lines never reach error messages."""
+
+    PARTIAL_LIMIT = 65536  # a longer line without a newline is not a progress line: pass it on
+
+    def __init__(self, progress: Callable[[dict[str, Any]], None] | None) -> None:
+        self.progress = progress
+        self.partial = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self.progress is None:
+            return self.flush() + chunk
+        lines = (self.partial + chunk).split(b"\n")
+        self.partial = lines.pop()
+        kept = b"".join(rest + b"\n" for rest in map(self._line, lines) if rest is not None)
+        if len(self.partial) > self.PARTIAL_LIMIT:
+            kept += self.flush()
+        return kept
+
+    def flush(self) -> bytes:
+        rest, self.partial = self.partial, b""
+        return self._line(rest) or b""
+
+    def _line(self, line: bytes) -> bytes | None:
+        """The line less its progress event (pytest's dots may precede one), which goes to `progress`;
+        None when nothing else was on it."""
+        at = line.find(PROGRESS_PREFIX)
+        if at < 0:
+            return line
+        try:
+            event = json.loads(line[at + len(PROGRESS_PREFIX) :])
+        except ValueError:
+            event = None
+        if event is not None and self.progress is not None:
+            try:
+                self.progress(event)
+            except Exception:  # the display's fault must not end the run
+                self.progress = None
+        return line[:at] or None
 
 
 class BackendError(RuntimeError):
@@ -39,6 +83,9 @@ class Job:
     key: bytes
     first_failure: bool = False  # end the suite at the first test that is not Accepted (verify's rejections)
     verbose: bool = False  # full assertion diffs (`judge test/submit -v`)
+    # called with {"id", "verdict", "duration_s"} as each test finishes (the live lines on a
+    # terminal), from the backend's reading thread; display only, never part of the verdict
+    progress: Callable[[dict[str, Any]], None] | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass
@@ -109,6 +156,7 @@ def checker_spec(
         "worker_cwd": worker_cwd,
         "stop_at_first_failure": job.first_failure,
         "verbose": job.verbose,
+        "progress": job.progress is not None,
         "key": job.key.hex(),
         **extra,
     }

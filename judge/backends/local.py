@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from judge.backends.base import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec
+from judge.backends.base import RESULT_STDOUT_LIMIT, Execution, Job, ProgressScanner, checker_spec
 from judge.catalog import Problem, problem_roots
 from judge.paths import SANDBOX_DIR, SOLUTIONS_DIR, TESTS_DIR
 from judge.staging import stage
@@ -39,20 +39,28 @@ def hidden_paths(problem: Problem) -> list[Path]:
 
 
 class _Reader(threading.Thread):
-    def __init__(self, stream, limit: int) -> None:
+    def __init__(self, stream, limit: int, scanner: ProgressScanner | None = None) -> None:
         super().__init__(daemon=True)
         self.stream = stream
         self.limit = limit
+        self.scanner = scanner
         self.data = bytearray()
         self.overflow = False
 
     def run(self) -> None:
-        while chunk := self.stream.read(65536):
+        while chunk := self.stream.read1(65536):
+            if self.scanner is not None:
+                chunk = self.scanner.feed(chunk)
+            self._keep(chunk)
+        if self.scanner is not None:
+            self._keep(self.scanner.flush())
+
+    def _keep(self, chunk: bytes) -> None:
+        if chunk:
             if len(self.data) + len(chunk) > self.limit:
                 self.overflow = True
-                keep = self.limit - len(self.data)
-                self.data += chunk[:keep]
-                continue  # keep draining so the writer never blocks
+                self.data += chunk[: self.limit - len(self.data)]
+                return  # the caller keeps draining so the writer never blocks
             self.data += chunk
 
 
@@ -87,7 +95,8 @@ class LocalBackend:
                 "LANG": "C.UTF-8",
             }
             process = start_checker(job.problem.preload, env, root)
-            out, err = _Reader(process.stdout, RESULT_STDOUT_LIMIT), _Reader(process.stderr, 10 * 2**20)
+            out = _Reader(process.stdout, RESULT_STDOUT_LIMIT)
+            err = _Reader(process.stderr, 10 * 2**20, ProgressScanner(job.progress))
             out.start()
             err.start()
             timed_out = False

@@ -6,6 +6,7 @@ none of them. The shared options are in options.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import click
 from judge import paths, runner
 from judge.backends import Backend, BackendError, select
 from judge.catalog import Catalog, Problem, load_catalog
-from judge.cli.present import colour, render_result
+from judge.cli.present import LiveTests, colour, render_result
 from judge.staging import SubmissionError
 from judge_harness.schema import RunResult, Verdict
 
@@ -124,9 +125,13 @@ def judge_and_report(
 ) -> RunResult:
     problem = get_problem(slug)
     backend = get_backend(backend_name, gpus)
+    # On a terminal each test is shown as it finishes; piped output and --json are as before.
+    live = (
+        LiveTests(f"{problem.slug}: {suite} tests on {backend.name}") if not as_json and sys.stdout.isatty() else None
+    )
     try:
-        with runner.stop_on_termination():
-            result = runner.run(problem, file, suite, backend, verbose=verbose)
+        with runner.stop_on_termination(), live or contextlib.nullcontext():
+            result = runner.run(problem, file, suite, backend, verbose=verbose, progress=live.on_test if live else None)
     except SubmissionError as exc:
         raise UserError(str(exc)) from None
     except BackendError as exc:
@@ -134,7 +139,8 @@ def judge_and_report(
     if as_json:
         emit_json(result.as_json())
     else:
-        click.echo(render_result(result, verbose=verbose, memory_limit_mb=problem.limits.memory_mb))
+        shown = live is not None and live.done == len(result.tests) > 0
+        click.echo(render_result(result, verbose=verbose, memory_limit_mb=problem.limits.memory_mb, tests_shown=shown))
     return result
 
 

@@ -63,13 +63,50 @@ def _same_failures(result: RunResult) -> list[tuple[TestResult, list[TestResult]
     return list(groups.values())
 
 
-def render_result(result: RunResult, *, verbose: bool = False, memory_limit_mb: int | None = None) -> str:
+def test_line(verdict: Verdict, duration_s: float, test_id: str) -> str:
+    """One finished test, as the live lines and the result table show it."""
+    return f"{colour(verdict, verdict.short)}  {duration_s:5.2f}s  {test_id.split('::', 1)[-1]}"
+
+
+class LiveTests:
+    """`judge test`/`submit` on a terminal: a line per test as it finishes, under a spinner that counts
+    them. `on_test` is the backend's progress callback (called from its reading thread)."""
+
+    def __init__(self, what: str) -> None:
+        self.console = Console(highlight=False)
+        self.what = what
+        self.done = 0
+        self.status = self.console.status(f"{what}…", spinner="dots")
+
+    def __enter__(self) -> LiveTests:
+        self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.status.__exit__(*exc)
+
+    def on_test(self, event: dict[str, Any]) -> None:
+        try:
+            verdict = Verdict(event["verdict"])
+            line = test_line(verdict, float(event.get("duration_s", 0.0)), str(event["id"]))
+        except (KeyError, ValueError, TypeError):
+            return
+        self.done += 1
+        self.console.print(Text.from_ansi(line))
+        self.status.update(f"{self.what}… {self.done} test{'s' if self.done != 1 else ''} done")
+
+
+def render_result(
+    result: RunResult, *, verbose: bool = False, memory_limit_mb: int | None = None, tests_shown: bool = False
+) -> str:
+    """The result table, the failures in full and the summary; `tests_shown`: the per-test lines were
+    already printed live (LiveTests), so the table is left out."""
     rows = []
     for test in result.tests:
         name = test.id.split("::", 1)[-1]
         rows.append([colour(test.verdict, test.verdict.short), f"{test.duration_s:.2f}s", name])
     parts = []
-    if rows:
+    if rows and not tests_shown:
         parts.append(table(rows, ["", "time", "test"]))
     for test, same in _same_failures(result):
         parts.append(

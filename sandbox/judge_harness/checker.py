@@ -164,6 +164,7 @@ def run_tests(spec: dict[str, Any], candidate: Any, result: RunResult, started: 
         suite_started=started,
         stop_at_first_failure=bool(spec.get("stop_at_first_failure", False)),
         memory_limit_bytes=int(spec["memory_bytes"]),
+        progress=bool(spec.get("progress", False)),
     )
     problem_dir = spec["problem_dir"]
     sys.path.insert(0, problem_dir)

@@ -6,6 +6,7 @@ It reports through objects, not by parsing pytest's output: each test's outcome 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -16,7 +17,7 @@ import pytest
 
 from judge_harness import checks
 from judge_harness.remote import CandidateError, JudgeAbort
-from judge_harness.schema import MESSAGE_BYTES, TestResult, Verdict, wall_backstop_s
+from judge_harness.schema import MESSAGE_BYTES, PROGRESS_PREFIX, TestResult, Verdict, wall_backstop_s
 
 HYPOTHESIS_PROFILE = "judge"
 
@@ -125,6 +126,7 @@ class JudgePlugin:
         suite_started: float | None = None,
         stop_at_first_failure: bool = False,
         memory_limit_bytes: int = 0,
+        progress: bool = False,
     ) -> None:
         """`test_timeout_s` is CPU time per test, `suite_cpu_s` the whole suite's (0: none).
 
@@ -134,8 +136,10 @@ class JudgePlugin:
         submission that sleeps, is `wall_backstop_s(suite_cpu_s)` from `suite_started`.
 
         With `stop_at_first_failure` the session ends after the first test that is not Accepted
-        (verify's checks that expect a rejection need no more than that one).
+        (verify's checks that expect a rejection need no more than that one). With `progress`
+        each recorded test is also written to stderr as a PROGRESS_PREFIX line, as it finishes.
         """
+        self.progress = progress
         self._candidate = candidate
         self.test_timeout_s = test_timeout_s
         started = time.monotonic() if suite_started is None else suite_started
@@ -235,5 +239,12 @@ class JudgePlugin:
                 cpu_s=round(self._candidate.cpu_used(), 4),
             )
         )
+        if self.progress:
+            done = self.results[-1]
+            line = json.dumps({"id": done.id, "verdict": done.verdict.value, "duration_s": done.duration_s})
+            try:
+                os.write(2, PROGRESS_PREFIX + line.encode() + b"\n")
+            except OSError:
+                pass  # nobody reads the progress: the result still goes out on stdout
         if self.stop_at_first_failure and verdict is not Verdict.ACCEPTED and self._session is not None:
             self._session.shouldstop = f"stopped at the first failing test ({nodeid}: {verdict.value})"

@@ -34,6 +34,10 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 OUTPUT_CAPTURE_BYTES = 4096  # captured output kept per test
+# A line the checker writes to its stderr after each test when the host asks for progress (the
+# live lines of `judge test`/`submit`): this prefix, then {"id", "verdict", "duration_s"} as JSON.
+# Display only: the verdict is the signed result's.
+PROGRESS_PREFIX = b"\x1ejudge-test "
 OUTPUT_LIMIT_BYTES = 8 * 2**20  # total worker output allowed in one run: Output Limit Exceeded past it
 MESSAGE_BYTES = 4096  # failure message kept per test
 # Limits are CPU time (a test's, the suite's), so a loaded machine cannot turn a correct answer into

@@ -22,12 +22,13 @@ import sys
 import tarfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from judge.backends import BackendError
-from judge.backends.base import RESULT_STDOUT_LIMIT, Execution, Job, checker_spec, problem_files
+from judge.backends.base import RESULT_STDOUT_LIMIT, Execution, Job, ProgressScanner, checker_spec, problem_files
 from judge.backends.docker import warm
 from judge.backends.docker.image import SandboxError, engine, image_tag
 from judge.backends.docker.limits import (
@@ -152,8 +153,9 @@ def run_archive(job: Job, spec: dict[str, Any]) -> bytes:
 class StreamReader:
     """Demultiplexes Docker's attach stream (8-byte frame headers); keeps stdout up to a cap, stderr's tail."""
 
-    def __init__(self, stdout_limit: int) -> None:
+    def __init__(self, stdout_limit: int, scanner: ProgressScanner | None = None) -> None:
         self.stdout_limit = stdout_limit
+        self.scanner = scanner or ProgressScanner(None)
         self.stdout = bytearray()
         self.stderr = bytearray()
         self.overflow = False
@@ -172,7 +174,7 @@ class StreamReader:
                 self.stdout += payload[: max(room, 0)]
                 self.overflow = self.overflow or len(payload) > room
             else:
-                self.stderr += payload
+                self.stderr += self.scanner.feed(payload)
                 del self.stderr[:-STDERR_TAIL]
 
 
@@ -325,7 +327,7 @@ class DockerBackend:
         config = self.container_config(problem.slug, problem.limits.memory_mb, problem.preload)
         archive = run_archive(job, spec)
         if not self.warm:
-            return self.run_container(config, archive, wall_s)
+            return self.run_container(config, archive, wall_s, job.progress)
         import docker
 
         key = warm.config_key(config)
@@ -335,11 +337,12 @@ class DockerBackend:
             box = None
         try:
             if box is None:
-                return self.run_container(config, archive, wall_s)
+                return self.run_container(config, archive, wall_s, job.progress)
             try:
-                return self.stream(box, archive, time.monotonic() + wall_s, claimed=True)
+                return self.stream(box, archive, time.monotonic() + wall_s, claimed=True, progress=job.progress)
             finally:
                 remove_container(box)
+                _await_removal(box)
         finally:
             self._leave_warm(config, key)
 
@@ -366,7 +369,9 @@ class DockerBackend:
         for thread in leaving:
             thread.join(timeout)
 
-    def run_container(self, config: dict[str, Any], stdin: bytes, wall_s: float) -> Execution:
+    def run_container(
+        self, config: dict[str, Any], stdin: bytes, wall_s: float, progress: Callable[[dict], None] | None = None
+    ) -> Execution:
         """Create a container from `config` (container_config's, perhaps adjusted), stream it, remove it."""
         import docker
 
@@ -375,11 +380,18 @@ class DockerBackend:
         except docker.errors.APIError as exc:
             raise BackendError(_explain(exc, self.gpus)) from None
         try:
-            return self.stream(container, stdin, time.monotonic() + wall_s)
+            return self.stream(container, stdin, time.monotonic() + wall_s, progress=progress)
         finally:
             remove_container(container)
 
-    def stream(self, container: Any, stdin: bytes, deadline: float, claimed: bool = False) -> Execution:
+    def stream(
+        self,
+        container: Any,
+        stdin: bytes,
+        deadline: float,
+        claimed: bool = False,
+        progress: Callable[[dict], None] | None = None,
+    ) -> Execution:
         """Start `container`, feed it `stdin`, read its output until it ends or `deadline` (then kill it).
 
         `claimed`: a warm box, already started and waiting for stdin; Docker removes it when it
@@ -390,7 +402,7 @@ class DockerBackend:
         client = self._client()
         attached = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         sock = getattr(attached, "_sock", attached)
-        reader = StreamReader(RESULT_STDOUT_LIMIT)
+        reader = StreamReader(RESULT_STDOUT_LIMIT, ProgressScanner(progress))
         timed_out = False
         exited: dict[str, Any] = {}
         waiter = None
@@ -462,6 +474,19 @@ class DockerBackend:
             oom_killed=oom,
             stdout_overflow=reader.overflow,
         )
+
+
+def _await_removal(container: Any, timeout_s: float = 30.0) -> None:
+    """An auto-removed box is still listed while the engine removes it; the run ends when it is gone."""
+    import docker
+
+    try:
+        container.wait(condition="removed", timeout=timeout_s)
+    except (docker.errors.APIError, OSError, ValueError):
+        pass  # gone already (NotFound), or the engine is slow: leftovers are removed on the next connect
+    except Exception as exc:  # requests' ReadTimeout
+        if "timed out" not in str(exc).lower():
+            raise
 
 
 def _wait_exit(container_id: str, into: dict[str, Any]) -> None:
