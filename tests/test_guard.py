@@ -13,7 +13,14 @@ import pytest
 import torch
 
 from judge.catalog import ProblemError, load_problem
-from judge_harness.guard import CallGuard, InputModified, fingerprint, guard_autograd_functions, parameter_names
+from judge_harness.guard import (
+    CallGuard,
+    InputModified,
+    _tensor_fingerprint,
+    fingerprint,
+    guard_autograd_functions,
+    parameter_names,
+)
 
 GUARD_PROBLEM = Path(__file__).resolve().parent / "fixtures" / "guard_problems" / "toy-guard"
 
@@ -44,6 +51,15 @@ def test_tensor_fingerprint_shapes_views_and_scalars() -> None:
     x.resize_(2, 3)
     assert fingerprint(x) != before
     assert fingerprint(torch.empty(0, 3)) == fingerprint(torch.empty(0, 3))
+
+
+def test_a_one_element_view_with_a_stride_is_fingerprinted() -> None:
+    base = torch.randn(1, 2)
+    view = base[:, 0]  # shape (1,), stride (2,): is_contiguous() is true, a byte view is not possible
+    before = _tensor_fingerprint(view)
+    assert _tensor_fingerprint(view) == before
+    base[0, 0] += 1
+    assert _tensor_fingerprint(view) != before, "a change to the viewed element went unseen"
 
 
 def test_containers_are_fingerprinted_recursively() -> None:

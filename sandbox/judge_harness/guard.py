@@ -71,7 +71,10 @@ def _tensor_fingerprint(tensor: Any) -> Any:
         t = t.contiguous()  # rare for arguments: they arrive contiguous from the wire
     if t.dtype.is_complex:
         t = torch.view_as_real(t)
-    data = t.reshape(-1).view(torch.uint8).numpy() if t.numel() else b""
+    flat = t.reshape(-1)
+    if flat.numel() and flat.stride(0) != 1:  # size-1 dims pass is_contiguous() with any stride
+        flat = flat.clone(memory_format=torch.contiguous_format)
+    data = flat.view(torch.uint8).numpy() if flat.numel() else b""
     return ("tensor", str(tensor.dtype), tuple(tensor.shape), tuple(tensor.stride()), zlib.crc32(data))
 
 
