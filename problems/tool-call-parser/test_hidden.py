@@ -127,6 +127,8 @@ def test_fences_cut_segments(candidate):
         expect(candidate, f"{a}\n{opening}\n{b}\n```\ndone", want)
         expect(candidate, f"Calling:\n{opening}\n{a}\n```\nand\n{opening}\n{b}\n```", want)
         expect(candidate, f"{a[:-1]}\n{opening}\n{b}\n```", want)  # the fence line ends a's segment
+    # only spaces and tabs may come before the backticks: after a no-break space it is prose, inside the open call
+    expect(candidate, f"{a[:-1]}\n\u00a0```\n{b}\n```", Err("invalid_json", 0, []))
     expect(candidate, f"```\n{a}\n```\n```\n{b}\n```", want)
     expect(candidate, f"````json\n{a}\n````", want[:1])
     # a fence line cuts a call: the first half is closed ({"name": "search"}), a bad shape
@@ -234,6 +236,12 @@ def test_line_ends_tabs_and_unicode(candidate):
     expect(candidate, a, want)
     expect(candidate, "Voilà :\r\n```json\r\n" + a + "\r\n```\r\n", want)
     expect(candidate, "\t```\t\r\n" + a[:-1] + "\r\n```\r\nFin.", want)
+    # only "\n" ends a line: U+2028 and U+0085 are ordinary characters, allowed raw inside JSON strings
+    expect(
+        candidate,
+        '{"name": "search", "arguments": {"query": "a\u2028b\x85c"}}',
+        [("search", {"query": "a\u2028b\x85c"})],
+    )
     expect(candidate, '{"name": "search", "arguments": {"query": "a\nb"}}', Err("invalid_json", 0, []))
     expect(candidate, '```json\n{"name": "search", "arguments": {"query": "a\nb"}}\n```', Err("invalid_json", 0, []))
     expect(
@@ -422,6 +430,7 @@ def test_nested_objects_and_arrays(candidate):
         ),
         ({"origin": {"city": "x"}, "stops": [{"name": "A"}, "B"]}, Err("wrong_type", 0, ["stops", 1])),
         ({"origin": {"city": "x"}, "grid": [[1], [2, 3, True]]}, Err("wrong_type", 0, ["grid", 1, 2])),
+        ({"origin": {"city": "x"}, "stops": [{"minutes": 1}, "B"]}, Err("missing_required", 0, ["stops", 0, "name"])),
         ({"origin": {"city": "x"}, "stops": {"name": "A"}}, Err("wrong_type", 0, ["stops"])),
         ({"origin": "Lyon"}, Err("wrong_type", 0, ["origin"])),
     ]:
@@ -457,7 +466,10 @@ def test_order_of_the_checks(candidate):
 
 
 def test_tools_without_parameters_and_ignored_keywords(candidate):
-    tools = [{"name": "now", "description": "The time."}, tool({"type": "object"}, "bare")]
+    tools = [
+        {"type": "function", "name": "now", "description": "The time.", "strict": True},
+        tool({"type": "object"}, "bare"),
+    ]
     expect(candidate, call("now", {}) + call("bare", {}), [("now", {}), ("bare", {})], tools)
     expect(candidate, call("now", {"tz": "UTC"}), Err("unexpected_field", 0, ["tz"]), tools)
     expect(candidate, call("bare", {"tz": None}), Err("unexpected_field", 0, ["tz"]), tools)
@@ -562,14 +574,15 @@ def test_required_outside_properties_raises(candidate, where):
 
 
 def test_long_output_is_linear(candidate):
-    tools = [tool(obj({"row": {"type": "array", "items": obj({"v": {"type": "integer"}})}}), "f")]
+    row = {"type": "array", "items": obj({"v": {"type": "integer"}})}
+    tools = [tool(obj({"row": row, "tags": {"type": "array"}}), "f")]
     one = "{'name': 'f', 'arguments': {'row': [" + "{'v': 1,}, " * 40 + "],},}"
-    huge = "{'name': 'f', 'arguments': {'row': [" + "{'v': 2,}, " * 90_000 + "]}"  # its last brace is cut
-    text = "Calling now.\n" + "\n".join([one] * 400) + "\n```json\n" + huge + "\n```\nDone."
+    huge = "{'name': 'f', 'arguments': {'tags': [" + "'a', " * 200_000 + "],}"  # its last brace is cut
+    text = "Calling now.\n" + "\n".join([one] * 300) + "\n```json\n" + huge + "\n```\nDone."
     assert len(text) > 1_000_000
     got = parse(candidate, text, tools)
-    assert isinstance(got, list) and len(got) == 401, f"expected 401 calls, got {str(got)[:300]}"
-    check(got[-2:], [("f", {"row": [{"v": 1}] * 40}), ("f", {"row": [{"v": 2}] * 90_000})], text[-300:], tools)
+    assert isinstance(got, list) and len(got) == 301, f"expected 301 calls, got {str(got)[:300]}"
+    check(got[-2:], [("f", {"row": [{"v": 1}] * 40}), ("f", {"tags": ["a"] * 200_000})], text[-300:], tools)
 
 
 # -- random model outputs (property-based, reproducible) ----------------------------------------

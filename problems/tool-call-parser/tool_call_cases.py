@@ -87,6 +87,9 @@ def check(got: Any, want: Want, text: str, tools: list[dict[str, Any]] | None = 
             f"expected ToolCallError(code={want.code!r}, call_index={want.call_index}, path={want.path!r}), "
             f"got {got!r}{shown}"
         )
+        assert set(got.fields) == {"code", "call_index", "path", "message"}, (
+            f"ToolCallError must have exactly the fields code, call_index, path, message; got {sorted(got.fields)}"
+        )
         fields = (got.code, got.call_index, got.path)
         assert fields == (want.code, want.call_index, want.path) and type(got.call_index) is int, (
             f"ToolCallError (code, call_index, path): expected {(want.code, want.call_index, want.path)!r}, "
@@ -103,6 +106,9 @@ def check(got: Any, want: Want, text: str, tools: list[dict[str, Any]] | None = 
     for index, (call, (name, arguments)) in enumerate(zip(got, want, strict=True)):
         assert names[index] == ("ToolCall", name), (
             f"call {index}: expected ToolCall named {name!r}, got {call!r}{shown}"
+        )
+        assert set(call.fields) == {"name", "arguments"}, (
+            f"ToolCall must have exactly the fields name and arguments; got {sorted(call.fields)}"
         )
         difference = first_difference(call.arguments, arguments, f"call {index} arguments")
         assert difference is None, f"{difference}{shown}"
