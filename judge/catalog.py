@@ -66,6 +66,7 @@ class Problem:
     tolerances: dict[str, tuple[float, float]]
     wrong_solutions: dict[str, Verdict]
     mutable_inputs: tuple[str, ...] = ()  # "<callable>:<parameter>" a submission may write into
+    max_workers: int = 0  # boxes one `judge test`/`submit` may spread its tests over (0: no cap of its own)
 
     @property
     def module_name(self) -> str:
@@ -131,6 +132,16 @@ def _string_list(data: dict[str, Any], key: str, path: Path, *, required: bool =
     if not all(isinstance(v, str) and v for v in value):
         raise ProblemError(path, key, f"expected a list of non-empty strings, got {value!r}")
     return tuple(value)
+
+
+def _max_workers(data: dict[str, Any], path: Path) -> int:
+    """`workers`: at most this many boxes share one run's tests (1 for problems that measure per test)."""
+    if "workers" not in data:
+        return 0
+    value = _require(data, "workers", int, path, "a positive integer")
+    if value <= 0:
+        raise ProblemError(path, "workers", f"expected a positive integer, got {value}")
+    return value
 
 
 def _threads(data: dict[str, Any], path: Path) -> int:
@@ -258,6 +269,7 @@ def load_problem(folder: Path) -> Problem:
         tolerances=tolerances,
         wrong_solutions=wrong,
         mutable_inputs=mutable,
+        max_workers=_max_workers(data, toml_path),
     )
 
 

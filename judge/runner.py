@@ -7,6 +7,7 @@ verdict without the key), and maps a wall-time kill or a missing result to a ver
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hmac
 import json
@@ -23,7 +24,7 @@ from judge.backends.base import RESULT_STDOUT_LIMIT, Backend, Execution, Job, ch
 from judge.catalog import Problem
 from judge.staging import Submission, read_submission
 from judge_harness.checker import sign
-from judge_harness.schema import RunResult, Verdict
+from judge_harness.schema import RunResult, Verdict, worst
 
 SUITES = ("public", "hidden", "timing")  # timing: the optional workload take-home ratios measure
 __all__ = [
@@ -97,12 +98,15 @@ def run(
     first_failure: bool = False,
     verbose: bool = False,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    workers: int = 1,
 ) -> RunResult:
     """Judge `submission` on `problem`'s `suite` tests with `backend`. Raises SubmissionError on bad input.
 
     With `first_failure` the suite ends at the first test that is not Accepted; the result's
     verdict is that test's. With `verbose`, assertion diffs come in full. `progress` is called with
-    each test as it finishes (Job.progress; backends that cannot stream never call it). A result that no box
+    each test as it finishes (Job.progress; backends that cannot stream never call it). With
+    `workers` > 1 the suite is spread over that many runs side by side, each judging every
+    workers-th test in collection order, and merged (`spread`). A result that no box
     produced (a Compilation Error found here) has backend "" (null in its JSON).
     """
     if suite not in SUITES:
@@ -115,16 +119,54 @@ def run(
     if unrunnable:
         result = RunResult(verdict=Verdict.COMPILATION_ERROR, problem=problem.slug, suite=suite, message=unrunnable)
     else:
-        job = Job(problem, sub, suite, secrets.token_bytes(32), first_failure, verbose, progress)
-        execution = backend.execute(job)
-        result = interpret(job, execution)
-        result.judged_by = execution.judged_by
+        jobs = [
+            Job(problem, sub, suite, secrets.token_bytes(32), first_failure, verbose, progress, (i, max(1, workers)))
+            for i in range(max(1, workers))
+        ]
+        result = _judge(backend, jobs[0]) if len(jobs) == 1 else spread(backend, jobs)
         result.backend = backend.name
     result.wall_s = time.monotonic() - started
     result.problem_hash = problem.content_hash()
     result.submission_hash = sub.hash
     result.judge_version = __version__
     return result
+
+
+def _judge(backend: Backend, job: Job) -> RunResult:
+    execution = backend.execute(job)
+    result = interpret(job, execution)
+    result.judged_by = execution.judged_by
+    return result
+
+
+def spread(backend: Backend, jobs: list[Job]) -> RunResult:
+    """Judge the shards of one suite side by side and merge them into the single run's result.
+
+    Shard i holds the tests whose collection index is i modulo n, so taking the shards' tests
+    round-robin restores collection order. The verdict is the worst of the shards' (a shard with
+    no tests is Accepted with nothing in it); messages and memory as a single run reports them.
+    On Ctrl-C (or a backend error) every shard still running is stopped before this returns.
+    """
+    pool = concurrent.futures.ThreadPoolExecutor(len(jobs), thread_name_prefix="judge-shard")
+    futures = [pool.submit(_judge, backend, job) for job in jobs]
+    try:
+        results = [future.result() for future in futures]
+    except BaseException:
+        abort = getattr(backend, "abort_all", None)
+        if abort is not None:
+            abort()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    tests = [r.tests[k] for k in range(max(len(r.tests) for r in results)) for r in results if k < len(r.tests)]
+    merged = RunResult(verdict=worst([r.verdict for r in results]), problem=results[0].problem, suite=results[0].suite)
+    merged.tests = tests
+    if not tests and merged.verdict is Verdict.ACCEPTED:
+        merged.verdict, merged.message = Verdict.INTERNAL_ERROR, "no tests ran"
+    merged.message = merged.message or next((r.message for r in results if r.verdict is merged.verdict), "")
+    merged.peak_bytes = max(r.peak_bytes for r in results)
+    merged.judged_by = ", ".join(sorted({r.judged_by for r in results if r.judged_by}))
+    return merged
 
 
 TERMINATING = (signal.SIGTERM, signal.SIGHUP)  # `kill`, and a terminal that closes

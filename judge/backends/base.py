@@ -86,6 +86,7 @@ class Job:
     # called with {"id", "verdict", "duration_s"} as each test finishes (the live lines on a
     # terminal), from the backend's reading thread; display only, never part of the verdict
     progress: Callable[[dict[str, Any]], None] | None = dataclasses.field(default=None, compare=False)
+    shard: tuple[int, int] = (0, 1)  # (i, n): this run judges the tests whose collection index % n == i
 
 
 @dataclasses.dataclass
@@ -157,6 +158,7 @@ def checker_spec(
         "stop_at_first_failure": job.first_failure,
         "verbose": job.verbose,
         "progress": job.progress is not None,
+        "shard": list(job.shard),
         "key": job.key.hex(),
         **extra,
     }

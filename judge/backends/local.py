@@ -67,6 +67,20 @@ class _Reader(threading.Thread):
 class LocalBackend:
     name = "local"
 
+    def __init__(self) -> None:
+        self._live: set[Any] = set()  # checkers running now, for abort_all
+        self._live_lock = threading.Lock()
+
+    def abort_all(self) -> None:
+        """Kill every checker this backend is running now (Ctrl-C during a spread run)."""
+        with self._live_lock:
+            live = list(self._live)
+        for process in live:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
     def execute(self, job: Job) -> Execution:
         with tempfile.TemporaryDirectory(prefix="judge-run-") as tmp:
             root = Path(tmp)
@@ -95,6 +109,8 @@ class LocalBackend:
                 "LANG": "C.UTF-8",
             }
             process = start_checker(job.problem.preload, env, root)
+            with self._live_lock:
+                self._live.add(process)
             out = _Reader(process.stdout, RESULT_STDOUT_LIMIT)
             err = _Reader(process.stderr, 10 * 2**20, ProgressScanner(job.progress))
             out.start()
@@ -110,6 +126,8 @@ class LocalBackend:
                 pass
             finally:
                 _kill_group(process)
+                with self._live_lock:
+                    self._live.discard(process)
                 out.join(timeout=5)
                 err.join(timeout=5)
             return Execution(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,30 @@ def judge_and_report(
         shown = live is not None and live.done == len(result.tests) > 0
         click.echo(render_result(result, verbose=verbose, memory_limit_mb=problem.limits.memory_mb, tests_shown=shown))
     return result
+
+
+WORKERS_ENV = "JUDGE_WORKERS"
+MAX_SPREAD = 4  # boxes one run may use: each holds a checker, a worker and torch
+
+
+def spread_workers(problem: Problem, backend: Backend) -> int:
+    """How many boxes one `judge test`/`submit` spreads its tests over: $JUDGE_WORKERS, else the
+    cores a box may use (docker's CPU quota, the machine's for local), at most MAX_SPREAD and the
+    problem's `workers`; 1 on a backend that cannot spread (the queue)."""
+    if backend.name not in ("local", "docker"):
+        return 1
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured:
+        try:
+            wanted = int(configured)
+        except ValueError:
+            raise UserError(f"{WORKERS_ENV} must be a positive integer, got {configured!r}") from None
+        if wanted < 1:
+            raise UserError(f"{WORKERS_ENV} must be a positive integer, got {configured!r}")
+    else:
+        cores = float(getattr(backend, "cpus", 0) or os.cpu_count() or 1)
+        wanted = min(MAX_SPREAD, max(1, int(cores)))
+    return min(wanted, problem.max_workers) if problem.max_workers else wanted
 
 
 def resolve_target(slug: str | None, file: Path | None) -> tuple[str, Path]:

@@ -127,6 +127,7 @@ class JudgePlugin:
         stop_at_first_failure: bool = False,
         memory_limit_bytes: int = 0,
         progress: bool = False,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         """`test_timeout_s` is CPU time per test, `suite_cpu_s` the whole suite's (0: none).
 
@@ -138,8 +139,11 @@ class JudgePlugin:
         With `stop_at_first_failure` the session ends after the first test that is not Accepted
         (verify's checks that expect a rejection need no more than that one). With `progress`
         each recorded test is also written to stderr as a PROGRESS_PREFIX line, as it finishes.
+        With `shard` (i, n) only the tests whose collection index is i modulo n run: the host
+        spreads one suite over n boxes and merges their results (judge.runner).
         """
         self.progress = progress
+        self.shard = (int(shard[0]), int(shard[1]))
         self._candidate = candidate
         self.test_timeout_s = test_timeout_s
         started = time.monotonic() if suite_started is None else suite_started
@@ -189,6 +193,13 @@ class JudgePlugin:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._session = session
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        index, count = self.shard
+        if count > 1:
+            others = [item for i, item in enumerate(items) if i % count != index]
+            items[:] = [item for i, item in enumerate(items) if i % count == index]
+            config.hook.pytest_deselected(items=others)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

@@ -344,16 +344,16 @@ class DockerBackend:
                 remove_container(box)
                 _await_removal(box)
         finally:
-            self._leave_warm(config, key)
+            self._leave_warm(config, key, job.shard[1])
 
-    def _leave_warm(self, config: dict[str, Any], key: str) -> None:
+    def _leave_warm(self, config: dict[str, Any], key: str, want: int = 1) -> None:
         """Start the next run's box in the background (the interpreter waits for it at exit)."""
 
         def leave() -> None:
             if self._aborting:
                 return
             try:
-                warm.leave(engine(), config, key)
+                warm.leave(engine(), config, key, want)
             except Exception as exc:  # a missing warm box only costs the next run a cold start
                 print(f"judge: could not leave a warm sandbox box: {exc}", file=sys.stderr)
 

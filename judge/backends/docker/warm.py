@@ -30,7 +30,7 @@ LABEL_WARM_USER = "judge.sandbox.user"  # host:uid of the only judge that may cl
 IDLE_ENV = "JUDGE_WARM_IDLE_S"  # the entry point's wait for a run (sandbox/entrypoint.py, tested)
 WARM_ENV = "JUDGE_SANDBOX_WARM"
 IDLE_S = 300.0
-MAX_WAITING = 2  # per user: each holds an imported torch (~0.3 GB); the oldest goes first
+MAX_WAITING = 2  # per user (or a spread run's box count): each holds an imported torch (~0.3 GB); the oldest goes first
 SETTINGS = "sandbox.json"
 
 
@@ -134,14 +134,15 @@ def claim(client: Any, key: str, new_name: str) -> Any | None:
     return None
 
 
-def leave(client: Any, config: dict[str, Any], key: str) -> None:
-    """Start a box of `config` to wait for the next run, unless one already waits."""
+def leave(client: Any, config: dict[str, Any], key: str, want: int = 1) -> None:
+    """Start a box of `config` to wait for the next run, unless `want` already wait (a run spread
+    over n boxes wants n)."""
     from judge.backends.docker import remove_container
 
-    if waiting(client, key):
+    if len(waiting(client, key)) >= want:
         return
     others = sorted(waiting(client), key=lambda c: c.attrs.get("Created", 0))
-    for container in others[: max(0, len(others) - (MAX_WAITING - 1))]:
+    for container in others[: max(0, len(others) - (max(MAX_WAITING, want) - 1))]:
         remove_container(container)
     box = dict(config)
     box["labels"] = {
