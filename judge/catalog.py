@@ -134,23 +134,15 @@ def _string_list(data: dict[str, Any], key: str, path: Path, *, required: bool =
     return tuple(value)
 
 
-def _max_workers(data: dict[str, Any], path: Path) -> int:
-    """`workers`: at most this many boxes share one run's tests (1 for problems that measure per test)."""
-    if "workers" not in data:
-        return 0
-    value = _require(data, "workers", int, path, "a positive integer")
+def _positive_int(data: dict[str, Any], key: str, path: Path, default: int) -> int:
+    """An optional positive integer: `threads` (intra-op threads of the worker and the checker,
+    default 1: runs side by side, steady timings) or `workers` (at most this many boxes share one
+    run's tests; 0 when absent: no cap of the problem's own)."""
+    if key not in data:
+        return default
+    value = _require(data, key, int, path, "a positive integer")
     if value <= 0:
-        raise ProblemError(path, "workers", f"expected a positive integer, got {value}")
-    return value
-
-
-def _threads(data: dict[str, Any], path: Path) -> int:
-    """Intra-op threads for the worker and the checker (default 1: runs side by side, steady timings)."""
-    if "threads" not in data:
-        return 1
-    value = _require(data, "threads", int, path, "a positive integer")
-    if value <= 0:
-        raise ProblemError(path, "threads", f"expected a positive integer, got {value}")
+        raise ProblemError(path, key, f"expected a positive integer, got {value}")
     return value
 
 
@@ -264,12 +256,12 @@ def load_problem(folder: Path) -> Problem:
         estimated_minutes=estimated,
         forbidden=_string_list(data, "forbidden", toml_path, required=False),
         preload=_string_list(data, "preload", toml_path, required=False) if "preload" in data else ("torch",),
-        threads=_threads(data, toml_path),
+        threads=_positive_int(data, "threads", toml_path, 1),
         limits=limits,
         tolerances=tolerances,
         wrong_solutions=wrong,
         mutable_inputs=mutable,
-        max_workers=_max_workers(data, toml_path),
+        max_workers=_positive_int(data, "workers", toml_path, 0),
     )
 
 
