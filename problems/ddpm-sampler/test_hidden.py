@@ -568,6 +568,7 @@ def test_bad_step_tensors_raise(candidate):
         "bool": torch.tensor([True, True]),
         "int16": torch.tensor([1, 2], dtype=torch.int16),
         "uint8": torch.tensor([1, 2], dtype=torch.uint8),
+        "0-d": torch.tensor(1),
         "shape (1,) for B = 2": steps([1]),
         "shape (B, 1)": steps([[1], [2]]),
         "shape (B + 1,)": steps([1, 2, 2]),
