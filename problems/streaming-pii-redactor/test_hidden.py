@@ -157,6 +157,10 @@ EMAIL_CASES = [
     ("x@" + "a" * 58 + ".io", "[EMAIL_1]"),  # 63
     ("x@" + "a.b." * 15 + "cd", "[EMAIL_1]"),  # 64, 31 labels
     ("x@" + "a.b." * 15 + "cde", "x@" + "a.b." * 15 + "cde"),  # 65
+    ("bob@mail.Sub-2.example.com x@a.123.io y@A.B.IO", "[EMAIL_1] [EMAIL_2] [EMAIL_3]"),
+    ("bob@example.com.X bob@example.com.7", "bob@example.com.X bob@example.com.7"),
+    # 65 characters from the first one: no email, and none from the second character either
+    *[(c + "b" * 52 + "@example.com", c + "b" * 52 + "@example.com") for c in "A7._%+-"],
 ]
 
 
@@ -181,6 +185,8 @@ API_KEY_CASES = [
     ("ghp_" + KEY36 + "q", "ghp_" + KEY36 + "q"),
     ("ghp_" + KEY36[:35] + "_", "ghp_" + KEY36[:35] + "_"),
     ("ghp_" + KEY36 + "-", "ghp_" + KEY36 + "-"),
+    *[("sk-" + K20 * 2 + K20[:8] + c, "sk-" + K20 * 2 + K20[:8] + c) for c in "Z7_-"],  # 49 key characters
+    *[("ghp_" + KEY36 + c, "ghp_" + KEY36 + c) for c in "Z7_"],
     ("GHP_" + KEY36, "GHP_" + KEY36),
     ("xghp_" + KEY36, "xghp_" + KEY36),
     ("ghp-" + KEY36, "ghp-" + KEY36),
@@ -204,6 +210,7 @@ CARD_CASES = [
     ("4111111111111111110", "[CARD_1]"),  # 19 digits
     ("4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 0", "[CARD_1]"),  # 19 digits, 37 characters
     ("41111111111111111115", "41111111111111111115"),  # 20 digits, Luhn-valid
+    ("41111111111111111105, 4111111111111111110-5", "41111111111111111105, 4111111111111111110-5"),  # 19 valid + 1
     ("4111111111111111110 5", "4111111111111111110 5"),  # the run has 20 digits
     ("5 4111 1111 1111 1111", "5 4111 1111 1111 1111"),  # the run starts at the 5
     ("5 4111 1111 1111 1111" + " x" * 25, "5 4111 1111 1111 1111" + " x" * 25),  # ... also once the 5 is released
@@ -217,6 +224,7 @@ CARD_CASES = [
     ("４１１１１１１１１１１１１１１１", "４１１１１１１１１１１１１１１１"),
     ("4111\t1111 1111 1111", "4111\t1111 1111 1111"),
     ("4111_1111_1111_1111", "4111_1111_1111_1111"),
+    ("4111.1111.1111.1111 4111/1111/1111/1111", "4111.1111.1111.1111 4111/1111/1111/1111"),
 ]
 
 
@@ -229,7 +237,7 @@ PHONE_CASES = [
     ("555-123-4567 555-123-4568", "[PHONE_1] [PHONE_2]"),
     ("555-123-4567 655-123-4567 +1 655 123 4567 (455) 123-4567", "[PHONE_1] [PHONE_2] [PHONE_2] [PHONE_3]"),
     ("5551234567 555-1234 (555)123-4567 555 123 4567", "5551234567 555-1234 (555)123-4567 555 123 4567"),
-    ("+1-555-123-4567", "+1-[PHONE_1]"),
+    ("+1-555-123-4567 +1 555-123-4567 +1.555.123.4567", "+1-[PHONE_1] +1 [PHONE_1] +1.[PHONE_1]"),
     ("+1 (555) 123-4567", "+1 [PHONE_1]"),
     ("+44 555 123 4567 +1 555 123 456", "+44 555 123 4567 +1 555 123 456"),
     (
@@ -237,6 +245,7 @@ PHONE_CASES = [
         "1555-123-4567 a555-123-4567 555-123-45678 555-123-4567a",
     ),
     ("x(555) 123-4567 a+1 555 123 4567 1+1 555 123 4567", "x(555) 123-4567 a+1 555 123 4567 1+1 555 123 4567"),
+    ("A555-123-4567 555-123-4567Z 7(555) 123-4567", "A555-123-4567 555-123-4567Z 7(555) 123-4567"),
     ("555-123-4567-890 555.123.4567.", "[PHONE_1]-890 [PHONE_1]."),
     ("é555-123-4567é (555) 123-4567_", "é[PHONE_1]é [PHONE_1]_"),
     ("555-123-٣567 555-123-4567٣", "555-123-٣567 [PHONE_1]٣"),
@@ -257,6 +266,7 @@ IPV4_CASES = [
     ("01.2.3.4 1.2.3.04 1.2.3.00 1.007.3.4", "01.2.3.4 1.2.3.04 1.2.3.00 1.007.3.4"),
     ("1.2.3.4. 1.2.3.4.x 1.2.3.4:80", "[IPV4_1]. [IPV4_1].x [IPV4_1]:80"),
     ("a1.2.3.4 1.2.3.4a .1.2.3.4 x.1.2.3.4", "a1.2.3.4 1.2.3.4a .1.2.3.4 x.1.2.3.4"),
+    ("A1.2.3.4 1.2.3.4Z 1.2.3.4.5", "A1.2.3.4 1.2.3.4Z 1.2.3.4.5"),
     ("-1.2.3.4- (1.2.3.4) é1.2.3.4é ٣1.2.3.4٣", "-[IPV4_1]- ([IPV4_1]) é[IPV4_1]é ٣[IPV4_1]٣"),
     ("1.2.3.4_ _1.2.3.4", "[IPV4_1]_ _[IPV4_1]"),
     ("255.255.255.255.5 255.255.255.255.x", "255.255.255.255.5 [IPV4_1].x"),
@@ -395,10 +405,10 @@ def test_holdback_bound_on_long_streams(candidate):
     rng = random.Random(5)
     words = ["lorem", "ipsum", "x.y", "a-b", "1234", "12.34", "user@", "@host", "sk-ab", "(555)", "+1", "ghp_", "-"]
     text = " ".join(rng.choice(words) for _ in range(400))
-    solid = "x" * 300 + "4" * 300 + "." * 100 + "a" * 150 + "@" + "b" * 150
+    solid = "x" * 150 + "4" * 150 + "." * 60 + "a" * 100 + "@" + "b" * 100
     jobs = []
     for kinds in (DEFAULT, ["PHONE", "IPV4"], ["CARD"], ["API_KEY"], ["EMAIL"], ["IPV4"]):
-        jobs += [(kinds, list(text[:1500])), (kinds, [text[i : i + 7] for i in range(0, len(text), 7)])]
+        jobs += [(kinds, list(text[:800])), (kinds, [text[i : i + 7] for i in range(0, len(text), 7)])]
         jobs += [(kinds, list(solid))]
     run_many(candidate, jobs)
 
@@ -489,7 +499,7 @@ def random_stream(seed: int, fragments: int, kinds) -> tuple[object, list[str]]:
     return kinds, [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-@settings(max_examples=100)
+@settings(max_examples=75)
 @given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 14), KIND_SETS), min_size=4, max_size=4))
 def test_random_streams_match_the_redaction_of_the_whole_text(candidate, specs):
     run_many(candidate, [random_stream(*spec) for spec in specs])
