@@ -29,12 +29,21 @@ def _counts(redactor: Any) -> Any:
 
 
 def stream(module: ModuleType, kinds: Any, chunks: list[str]) -> list[tuple[tuple[str, Any], Any]]:
-    """feed every chunk then flush; per call, its outcome and counts() right after it."""
+    """feed every chunk then flush; per call, its outcome and counts() right after it.
+
+    Sent compactly (a long stream has a step per character): a str outcome stands for
+    ("ok", that str), and counts equal to the previous step's are sent as None.
+    """
     redactor = module.Redactor() if kinds == DEFAULT else module.Redactor(kinds)
-    trace = []
-    for chunk in chunks:
-        trace.append((_outcome(redactor.feed, chunk), _counts(redactor)))
-    trace.append((_outcome(redactor.flush), _counts(redactor)))
+    trace, previous = [], object()
+    calls = [(redactor.feed, chunk) for chunk in chunks] + [(redactor.flush,)]
+    for call, *args in calls:
+        outcome, counts = _outcome(call, *args), _counts(redactor)
+        same = counts == previous and type(counts) is type(previous)
+        trace.append(
+            (outcome[1] if outcome[0] == "ok" and type(outcome[1]) is str else outcome, None if same else counts)
+        )
+        previous = counts
     return trace
 
 

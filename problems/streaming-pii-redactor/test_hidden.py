@@ -41,8 +41,10 @@ def check_trace(kinds, chunks: list[str], trace) -> str:
     bound = holdback(enabled)
     where = f"kinds={'default' if kinds == DEFAULT else kinds!r}, chunks={short(chunks)}"
     assert len(trace) == len(chunks) + 1, f"expected {len(chunks) + 1} calls, the driver saw {len(trace)} ({where})"
-    released, received = "", 0
-    for step, ((status, value), counts) in enumerate(trace):
+    released, received, counts = "", 0, None
+    for step, (outcome, sent_counts) in enumerate(trace):
+        status, value = ("ok", outcome) if isinstance(outcome, str) else outcome
+        counts = counts if sent_counts is None and step else sent_counts
         last = step == len(chunks)
         call = "flush()" if last else f"feed({short(chunks[step], 60)}) (call {step + 1})"
         assert status == "ok", f"{call} raised {value} ({where})"
@@ -499,7 +501,7 @@ def random_stream(seed: int, fragments: int, kinds) -> tuple[object, list[str]]:
     return kinds, [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-@settings(max_examples=75)
-@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 14), KIND_SETS), min_size=4, max_size=4))
+@settings(max_examples=50)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 14), KIND_SETS), min_size=6, max_size=6))
 def test_random_streams_match_the_redaction_of_the_whole_text(candidate, specs):
     run_many(candidate, [random_stream(*spec) for spec in specs])
