@@ -62,6 +62,18 @@ def test_a_one_element_view_with_a_stride_is_fingerprinted() -> None:
     assert _tensor_fingerprint(view) != before, "a change to the viewed element went unseen"
 
 
+def test_equal_values_of_another_type_or_identity_are_changes() -> None:
+    grades = {"d1": 3, "d2": 0}
+    before = fingerprint([grades])
+    grades["d1"] = 3.0  # == 3, same hash: still a write into the caller's dict
+    assert fingerprint([grades]) != before
+    inner = {"a": 1}
+    outer = [inner]
+    before = fingerprint(outer)
+    outer[0] = dict(inner)  # an equal copy: the caller's object is gone from its list
+    assert fingerprint(outer) != before
+
+
 def test_containers_are_fingerprinted_recursively() -> None:
     nested = {"a": [1, 2, torch.zeros(2)], "b": ("x", {3, 4})}
     before = fingerprint(nested)

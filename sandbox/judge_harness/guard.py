@@ -37,22 +37,25 @@ _SCALARS = (str, int, float, bool, bytes, complex, type(None))
 def fingerprint(value: Any, depth: int = 0) -> Any:
     """A comparable summary of `value`'s contents; None for what cannot change or is not looked into.
 
-    Inside a container a scalar counts by its hash (a list whose item was replaced changes);
-    at the top level a scalar is immutable and is not watched.
+    Inside a container a scalar counts by its type and hash (a list whose item was replaced, even
+    by an equal value of another type such as 3.0 for 3, changes), and a nested mutable container
+    also by its identity (one replaced by an equal copy changes: the caller's object is no longer
+    there); at the top level a scalar is immutable and is not watched.
     """
     kind = type(value)
     if kind in _SCALARS:
-        return hash(value) if depth else None
+        return (kind.__name__, hash(value)) if depth else None
     if depth > MAX_DEPTH:
         return None
+    same = id(value) if depth and kind in (list, dict, set, bytearray) else None
     if kind in (list, tuple):
-        return (kind.__name__, tuple(fingerprint(v, depth + 1) for v in value))
+        return (kind.__name__, same, tuple(fingerprint(v, depth + 1) for v in value))
     if kind is dict:
-        return ("dict", tuple((hash(k), fingerprint(v, depth + 1)) for k, v in value.items()))
+        return ("dict", same, tuple((fingerprint(k, 1), fingerprint(v, depth + 1)) for k, v in value.items()))
     if kind in (set, frozenset):
-        return ("set", len(value), sum(hash(v) for v in value))
+        return ("set", same, len(value), sum(hash((type(v).__name__, v)) for v in value))
     if kind is bytearray:
-        return ("bytearray", zlib.crc32(value), len(value))
+        return ("bytearray", same, zlib.crc32(value), len(value))
     if kind.__name__ in ("Tensor", "Parameter") and hasattr(value, "untyped_storage"):
         return _tensor_fingerprint(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
