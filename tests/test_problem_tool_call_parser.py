@@ -1,9 +1,10 @@
 """Project tests for the tool-call-parser problem that need no judge runner.
 
 The checker-side case generator knows each random output's answer by construction: the
-reference must agree with it on many seeds, and the generator must plant every code. The
-statement's worked examples are checked against the reference, and the repairs against
-json.loads on what they should produce.
+reference and the checker-side oracle (a second implementation) must agree with it on many
+seeds, and the generator must plant every code. On corrupted outputs, whose answer only an
+implementation knows, the reference and the oracle must agree. The statement's worked examples
+are checked against the reference, and the repairs against the JSON value they should produce.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ PROBLEM = REPO / "problems" / "tool-call-parser"
 
 reference = load(str(REPO / "solutions_ref" / "tool_call_parser.py"), "tool_call_parser_reference")
 sys.path.insert(0, str(PROBLEM))
-cases = load(str(PROBLEM / "tool_call_cases.py"), "tool_call_cases_project")
+cases = load(str(PROBLEM / "tool_call_cases.py"), "tool_call_cases")
+oracle = load(str(PROBLEM / "tool_call_oracle.py"), "tool_call_oracle")
 sys.path.remove(str(PROBLEM))
 
 WEATHER = cases.WEATHER
@@ -60,6 +62,19 @@ def test_reference_agrees_with_the_generator_and_every_code_is_planted():
         "not_in_enum",
     }, codes
     assert min(codes.values()) >= 20, codes
+
+
+def test_oracle_agrees_with_the_generator_and_the_reference():
+    for seed in range(1000):
+        text, tools, want = cases.random_case(seed)
+        assert same(oracle.oracle(text, tools), want), (seed, text)
+    codes = collections.Counter()
+    for seed in range(2500):
+        text, tools = cases.corrupted_case(seed)
+        want = oracle.oracle(text, tools)
+        assert same(outcome(reference.parse_tool_calls(text, tools)), want), (seed, text, want)
+        codes[want.code if isinstance(want, cases.Err) else "ok"] += 1
+    assert len(codes) == 8 and min(codes.values()) >= 10, codes
 
 
 def test_statement_examples():

@@ -15,7 +15,8 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tool_call_cases import WEATHER, Err, check, random_case
+from tool_call_cases import WEATHER, Err, check, corrupted_case, random_case
+from tool_call_oracle import oracle
 
 from judge_harness import expect_raises
 
@@ -182,6 +183,12 @@ def test_single_quotes_are_requoted(candidate):
     for text, query in cases.items():
         expect(candidate, text, [("search", {"query": query})])
     expect(candidate, "{'name': 'search', 'arguments': {'query': 'a\\qb'}}", Err("invalid_json", 0, []))
+    # an escaped double quote inside single quotes is kept as written; \\' is no JSON escape in double quotes
+    expect(
+        candidate, "{'name': 'search', 'arguments': {'query': 'say \\\"hi\\\"'}}", [("search", {"query": 'say "hi"'})]
+    )
+    expect(candidate, '{"name": "search", "arguments": {"query": "it\\\'s"}}', Err("invalid_json", 0, []))
+    expect(candidate, "{'name': 'search', 'arguments': {'query': 'a\\x41'}}", Err("invalid_json", 0, []))
 
 
 def test_trailing_commas_are_removed(candidate):
@@ -593,3 +600,10 @@ def test_long_output_is_linear(candidate):
 def test_random_outputs(candidate, seed):
     text, tools, want = random_case(seed)
     check(candidate.parse_tool_calls(text, tools), want, text, tools)
+
+
+@settings(max_examples=150)
+@given(st.integers(min_value=0, max_value=2**32))
+def test_corrupted_outputs_match_the_oracle(candidate, seed):
+    text, tools = corrupted_case(seed)
+    check(candidate.parse_tool_calls(text, tools), oracle(text, tools), text, tools)

@@ -337,3 +337,24 @@ def assemble(rng: random.Random, rendered: list[str]) -> str:
         if rng.random() < 0.4 and index < len(rendered):
             parts.append(rng.choice(PROSE))
     return newline.join(parts)
+
+
+EDITS = ["{", "}", '"', "'", "\\", ",", ", ", " ", "\n", "\n```\n", "```json\n", "[", "]", ":", "True", "NaN"]
+EDITS += ["1.0", '"x"', "'y'", ",}", ",]", "\\'", '\\"', '"a": 1', "'b': [],", "}}", "\r\n"]
+
+
+def corrupted_case(seed: int) -> tuple[str, list[dict[str, Any]]]:
+    """A random model output with one to three character-level slips (inserted, deleted or cut off)."""
+    rng = random.Random(seed)
+    text, tools, _ = random_case(seed)
+    text = text or rng.choice(PROSE)
+    for _ in range(rng.randint(1, 3)):
+        position = rng.randint(0, len(text))
+        edit = rng.random()
+        if edit < 0.5:
+            text = text[:position] + rng.choice(EDITS) + text[position:]
+        elif edit < 0.85:
+            text = text[:position] + text[position + rng.randint(1, 3) :]
+        else:
+            text = text[:position]
+    return text, tools
