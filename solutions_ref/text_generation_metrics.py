@@ -115,7 +115,10 @@ def _score(overlap: int, hyp_total: int, ref_total: int, beta: float) -> Score:
         return 0.0, 0.0, 0.0
     precision = overlap / hyp_total
     recall = overlap / ref_total
-    f_measure = (1 + beta**2) * precision * recall / (recall + beta**2 * precision)
+    # the same F as 1 / (alpha / P + (1 - alpha) / R): beta * beta may overflow to inf (beta > 1.3e154),
+    # alpha is then 0 and F the recall, where (1 + beta^2) P R / (R + beta^2 P) would be inf / inf
+    alpha = 1 / (1 + beta * beta)
+    f_measure = 1 / (alpha / precision + (1 - alpha) / recall)
     return precision, recall, f_measure
 
 

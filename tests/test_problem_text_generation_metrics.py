@@ -137,6 +137,36 @@ def test_reference_rouge_matches_the_oracle(seed):
         )
 
 
+@pytest.mark.parametrize(
+    "beta", [0.0, 5e-324, 1e-200, 1e-8, 0.3, 1.0, 7.0, 1e8, 1e154, 1.5e154, 1e200, sys.float_info.max]
+)
+def test_reference_f_measure_over_the_whole_range_of_beta(beta):
+    # beta^2 overflows float64 above ~1.34e154: the reference's F stays finite and matches the exact one
+    rng = random.Random(11)
+    for _ in range(50):
+        hypothesis, references = random_text(rng, 12), [random_text(rng, 12)]
+        for kind, got in (
+            ("n", reference.rouge_n(hypothesis, references, 1, beta=beta)),
+            ("l", reference.rouge_l(hypothesis, references, beta=beta)),
+        ):
+            want, _ = oracle.oracle_rouge(kind, hypothesis, references, 1, beta)
+            assert all(math.isclose(g, w, rel_tol=1e-12, abs_tol=0.0) for g, w in zip(got, want, strict=True)), (
+                kind,
+                beta,
+                got,
+                want,
+            )
+
+
+def test_the_textbook_f_formula_fails_for_huge_beta():
+    # what test_rouge_beta_at_the_ends_of_float64 rejects: b*b is inf, and F = inf / inf
+    b2 = 1e200 * 1e200
+    assert math.isnan((1 + b2) * 1.0 * (2 / 3) / (2 / 3 + b2 * 1.0))
+    with pytest.raises(OverflowError):
+        _ = 1e200**2
+    assert reference.rouge_l("a b", ["a b c"], beta=1e200) == (1.0, 2 / 3, 2 / 3)
+
+
 def tied_from_different_precisions(exact) -> bool:
     return any(
         f_i == f_j and (p_i, r_i) != (p_j, r_j)

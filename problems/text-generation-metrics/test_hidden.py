@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 
 import pytest
 from hypothesis import assume, given, settings
@@ -131,6 +132,16 @@ def test_ngrams_do_not_cross_segments(candidate):
     # each segment is clipped against its own references only, not those of other segments
     bleu(candidate, ["a b", "c d"], [["c d"], ["a b"]], max_n=2, smoothing="floor")
     bleu(candidate, ["a b c", "a b c"], [["a b c"], ["x y z"]], max_n=2)
+
+
+def test_ngrams_are_tuples_of_tokens(candidate):
+    # ("ab", "c") and ("a", "bc") are different bigrams although "ab" + "c" == "a" + "bc"
+    assert rouge(candidate, "n", "ab c", ["a bc"], n=2) == (0.0, 0.0, 0.0)
+    rouge(candidate, "n", "x ab c y", ["x a bc y"], n=2)
+    rouge(candidate, "n", "ab c d", ["a bc d", "abc d"], n=3)
+    bleu(candidate, ["ab c d"], [["a bc d"]], max_n=2, smoothing="floor")  # m_2 = 0, not 1
+    bleu(candidate, ["a b c d", "ab cd"], [["ab c d"], ["a bcd"]], max_n=2, smoothing="exp")
+    bleu(candidate, ["ab c d e"], [["a bc d e", "a b cd e"]], max_n=3, smoothing="add-one")
 
 
 def test_closest_reference_length(candidate):
@@ -293,6 +304,17 @@ def test_rouge_beta(candidate):
     rouge(candidate, "n", "a b c d", ["a b c d e f g h"], n=2, beta=3.0)
 
 
+def test_rouge_beta_at_the_ends_of_float64(candidate):
+    # beta^2 overflows float64 above ~1.34e154 (F is then the recall) and underflows to 0 below ~1e-162
+    huge = (1e154, 1.5e154, 1e155, 1e200, sys.float_info.max)
+    tiny = (1e-160, 1e-200, sys.float_info.min, 5e-324)
+    for beta in huge + tiny:
+        rouge(candidate, "l", "a b", ["a b c"], beta=beta)
+        rouge(candidate, "l", "police kill the gunman", ["police killed the gunman today"], beta=beta)
+        rouge(candidate, "n", "a b c d", ["a b c x y"], n=1, beta=beta)
+        rouge(candidate, "n", "a b c d e", ["a b c", "b c d e f g h"], n=2, beta=beta)
+
+
 def test_rouge_beta_zero_is_not_the_default(candidate):
     zero = rouge(candidate, "l", "a b c", ["a b c d e f"], beta=0)
     default = rouge(candidate, "l", "a b c", ["a b c d e f"])
@@ -434,6 +456,32 @@ def test_bad_beta_raises(candidate, kind, beta):
             candidate.rouge_n("a b", ["a b"], 1, beta=beta)
         else:
             candidate.rouge_l("a b", ["a b"], beta=beta)
+
+
+NO_OVERLAP = [
+    ("n", "a", ["b"]),
+    ("n", "a b", ["a c", "c b"]),  # no common bigram
+    ("n", "a", ["a"]),  # shorter than n = 2: overlap 0
+    ("n", "", ["a b"]),
+    ("l", "a", ["b"]),
+    ("l", "a b", [""]),
+    ("l", " ", ["a", "b"]),
+]
+
+
+@pytest.mark.parametrize("beta", [-1.0, math.nan, math.inf])
+def test_bad_beta_raises_without_overlap(candidate, beta):
+    # beta is checked before any text is scored: a score of (0, 0, 0) does not excuse it
+    for kind, hypothesis, references in NO_OVERLAP:
+        call = f"rouge_{kind}({hypothesis!r}, {references!r}{', 2' if kind == 'n' else ''}, beta={beta})"
+        try:
+            with expect_raises("ValueError"):
+                if kind == "n":
+                    candidate.rouge_n(hypothesis, references, 2, beta=beta)
+                else:
+                    candidate.rouge_l(hypothesis, references, beta=beta)
+        except AssertionError as exc:
+            raise AssertionError(f"{call}, where no reference overlaps the hypothesis: {exc}") from None
 
 
 # -- random corpora and texts (property-based) ------------------------------------------------
