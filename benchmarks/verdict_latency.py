@@ -11,9 +11,12 @@ every mode alike:
           fresh process; no worker, no limits, no isolation (the floor a bare pytest run pays)
   local   judge.runner.run, local backend, its fork server started afresh for the run (what one
           `judge test --backend local` command pays)
-  cold    judge.runner.run, docker backend, warm boxes off: a container created for the run
-  warm    judge.runner.run, docker backend, claiming a warm box that has finished starting (a
+  cold    judge.runner.run, docker backend, warm boxes off: containers created for the run
+  warm    judge.runner.run, docker backend, claiming warm boxes that have finished starting (a
           candidate reads a verdict and edits for longer than a box takes to start)
+The three judge modes spread the suite over as many boxes as `judge test`/`submit` would
+(judge.cli.common.spread_workers: the box's CPU quota, at most 4 and the problem's cap;
+JUDGE_WORKERS overrides it, e.g. JUDGE_WORKERS=1 for one box).
 
 Seconds are from the call to the verdict (median of the rounds); `warm/bare` is the ratio of the
 medians. The targets of issue 21 are checked at the end: warm `test` at most 2 s for every
@@ -35,6 +38,7 @@ from judge import runner
 from judge.backends import BackendError
 from judge.backends.local import HARNESS_ROOT, LocalBackend, close_fork_servers
 from judge.catalog import Problem, load_catalog, load_problem
+from judge.cli.common import spread_workers
 
 SUITES = {"test": "public", "submit": "hidden"}
 TEST_TARGET_S = 2.0
@@ -52,8 +56,9 @@ def time_bare(problem: Problem, suite: str) -> float:
 
 
 def timed_run(problem: Problem, suite: str, backend: object) -> float:
+    workers = spread_workers(problem, backend)
     started = time.monotonic()
-    result = runner.run(problem, problem.reference, suite, backend)
+    result = runner.run(problem, problem.reference, suite, backend, workers=workers)
     seconds = time.monotonic() - started
     if result.verdict.value != "Accepted":
         raise RuntimeError(f"{backend.name} run of {problem.slug}: {result.verdict.value} {result.message}")
@@ -83,6 +88,8 @@ def _settled(pid: int, quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
 
 
 def warm_timer(backend: object) -> Callable[[Problem, str], float]:
+    import docker
+
     from judge.backends.docker import warm
 
     def run(problem: Problem, suite: str) -> float:
@@ -90,11 +97,15 @@ def warm_timer(backend: object) -> Callable[[Problem, str], float]:
         config = backend.container_config(problem.slug, problem.limits.memory_mb, problem.preload)
         key = warm.config_key(config)
         backend.wait_for_warm_boxes()
-        if not warm.waiting(client, key):
-            warm.leave(client, config, key)
-        [box] = warm.waiting(client, key)
-        box.reload()
-        _settled(int(box.attrs["State"]["Pid"]))
+        want = spread_workers(problem, backend)
+        while len(warm.waiting(client, key)) < want:
+            warm.leave(client, config, key, want)
+        for box in warm.waiting(client, key):
+            try:
+                box.reload()
+                _settled(int(box.attrs["State"]["Pid"]))
+            except (docker.errors.NotFound, FileNotFoundError):
+                continue  # gone meanwhile (its idle expiry): the run starts a cold box instead
         return timed_run(problem, suite, backend)
 
     return run

@@ -470,3 +470,16 @@ def test_the_warm_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert not warm.enabled()
     assert warm.claimer(warm.claimed_name(1234, "5678")) == (1234, "5678")
     assert warm.claimer("judge-warm-abc-def") is None
+
+
+@pytest.mark.docker
+def test_a_spread_run_can_have_as_many_boxes_waiting_as_it_uses(docker_backend, probe_problem) -> None:  # noqa: F811
+    backend, client, key = _none_waiting(docker_backend, probe_problem, warm_boxes=True)
+    config = backend.container_config(probe_problem.slug, probe_problem.limits.memory_mb, probe_problem.preload)
+    try:
+        for _ in range(3):
+            warm.leave(client, config, key, want=2)
+        assert len(warm.waiting(client, key)) == 2, "leave(want=2) keeps two boxes of the configuration waiting"
+    finally:
+        for box in warm.waiting(client, key):
+            docker_backend_module.remove_container(box)

@@ -139,10 +139,14 @@ def leave(client: Any, config: dict[str, Any], key: str, want: int = 1) -> None:
     over n boxes wants n)."""
     from judge.backends.docker import remove_container
 
-    if len(waiting(client, key)) >= want:
+    mine = waiting(client, key)
+    if len(mine) >= want:
         return
-    others = sorted(waiting(client), key=lambda c: c.attrs.get("Created", 0))
-    for container in others[: max(0, len(others) - (max(MAX_WAITING, want) - 1))]:
+    # room for this box: the oldest boxes of other configurations go first
+    ours = {c.id for c in mine}
+    others = sorted((c for c in waiting(client) if c.id not in ours), key=lambda c: c.attrs.get("Created", 0))
+    excess = len(mine) + 1 + len(others) - max(MAX_WAITING, want)
+    for container in others[: max(0, excess)]:
         remove_container(container)
     box = dict(config)
     box["labels"] = {
