@@ -483,3 +483,24 @@ def test_a_spread_run_can_have_as_many_boxes_waiting_as_it_uses(docker_backend, 
     finally:
         for box in warm.waiting(client, key):
             docker_backend_module.remove_container(box)
+
+
+@pytest.mark.docker
+def test_making_room_for_a_warm_box_never_stops_a_claimed_one(docker_backend, probe_problem) -> None:  # noqa: F811
+    backend, client, key = _none_waiting(docker_backend, probe_problem, warm_boxes=True)
+    config = backend.container_config(probe_problem.slug, probe_problem.limits.memory_mb, probe_problem.preload)
+    warm.leave(client, config, key)
+    claimed = warm.claim(client, key, warm.claimed_name(os.getpid(), "0"))
+    assert claimed is not None
+    try:
+        other = dict(config, mem_limit=config["mem_limit"] + 2**20, memswap_limit=config["memswap_limit"] + 2**20)
+        for _ in range(warm.MAX_WAITING + 1):  # boxes of other configurations, past the per-user cap
+            other = dict(other, mem_limit=other["mem_limit"] + 2**20, memswap_limit=other["memswap_limit"] + 2**20)
+            warm.leave(client, other, warm.config_key(other))
+        claimed.reload()
+        assert claimed.status == "running", "a box in use was removed to make room for a waiting one"
+        assert claimed.id not in {c.id for c in warm.waiting(client)}
+    finally:
+        docker_backend_module.remove_container(claimed)
+        for box in warm.waiting(client):
+            docker_backend_module.remove_container(box)

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import socket
+import threading
 import uuid
 from typing import Any
 
@@ -94,9 +95,11 @@ def claimed_by_dead_judges(client: Any, alive: Any) -> list[Any]:
 
 
 def waiting(client: Any, key: str | None = None) -> list[Any]:
-    """Boxes of this user waiting for a run (of configuration `key`, or any)."""
+    """Boxes of this user waiting for a run (of configuration `key`, or any): started and not yet
+    claimed. A claimed box is running someone's run and is never listed here (nor trimmed)."""
     label = [f"{LABEL_WARM_USER}={user_label()}"] + ([f"{LABEL_WARM}={key}"] if key else [LABEL_WARM])
-    return client.containers.list(filters={"label": label, "status": "running"}, sparse=True)
+    boxes = client.containers.list(filters={"label": label, "status": "running"}, sparse=True)
+    return [c for c in boxes if ((c.attrs.get("Names") or [""])[0]).lstrip("/").startswith("judge-warm-")]
 
 
 def claimed_name(pid: int, start: str) -> str:
@@ -112,8 +115,21 @@ def claimer(name: str) -> tuple[int, str] | None:
     return None
 
 
+_claiming = threading.Lock()  # the shards of one spread run claim one after another
+
+
 def claim(client: Any, key: str, new_name: str) -> Any | None:
-    """A waiting box of this configuration, now ours alone (renamed `new_name`); None when there is none."""
+    """A waiting box of this configuration, now ours alone (renamed `new_name`); None when there is none.
+
+    The engine's rename does not check the name it was asked to replace once it has found the
+    box, so two claims of one box in flight together could both succeed: claims from this process
+    are serialized, and a claimer checks the box carries its name after the rename.
+    """
+    with _claiming:
+        return _claim(client, key, new_name)
+
+
+def _claim(client: Any, key: str, new_name: str) -> Any | None:
     import docker
 
     for container in waiting(client, key):
@@ -129,7 +145,7 @@ def claim(client: Any, key: str, new_name: str) -> Any | None:
             claimed = client.containers.get(new)
         except docker.errors.APIError:
             continue
-        if claimed.attrs["State"].get("Running"):
+        if claimed.attrs["State"].get("Running") and claimed.name == new:
             return claimed
     return None
 
