@@ -23,6 +23,7 @@ PROBLEM = REPO / "problems" / "retrieval-and-eval-statistics"
 reference = load(str(REPO / "solutions_ref" / "retrieval_and_eval_statistics.py"), "retrieval_eval_reference")
 sys.path.insert(0, str(PROBLEM))
 oracle = load(str(PROBLEM / "eval_oracle.py"), "retrieval_eval_oracle")
+driver = load(str(PROBLEM / "driver.py"), "retrieval_eval_driver")
 sys.path.remove(str(PROBLEM))
 
 IDS = ["a", "b", "c", "d", "e", 0, 1, 2]
@@ -123,8 +124,82 @@ def test_statement_examples():
         lambda: reference.pass_at_k(5, 6, 1),
         lambda: reference.paired_bootstrap([1], [1], [[-1]]),
         lambda: reference.paired_bootstrap([1], [math.nan], [[0]]),
+        lambda: reference.paired_bootstrap([], [], [[]]),
+        lambda: reference.pass_at_k(5000, 3, -1),
+        lambda: reference.recall_at_k([["a"]], [{"a": 1, "b": -math.inf}], 1),
     ],
 )
 def test_reference_raises(call):
     with pytest.raises(ValueError):
         call()
+
+
+class Writer:
+    """A stand-in submission whose calls write `write` into their arguments (or nothing)."""
+
+    def __init__(self, write=None):
+        self.write = write
+
+    def recall_at_k(self, rankings, relevance, k):
+        if self.write:
+            self.write(rankings, relevance)
+        return reference.recall_at_k(rankings, relevance, k)
+
+    def paired_bootstrap(self, scores_a, scores_b, resample_indices):
+        if self.write:
+            self.write(scores_a, scores_b)
+        return reference.paired_bootstrap(scores_a, scores_b, resample_indices)
+
+
+def grades_to_floats(rankings, relevance):
+    for judged in relevance:
+        for doc in judged:
+            judged[doc] = float(judged[doc])
+
+
+def equal_copies(rankings, relevance):
+    relevance[:] = [type(judged)(judged.items() if isinstance(judged, dict) else list(judged)) for judged in relevance]
+
+
+def scores_to_floats(scores_a, scores_b):
+    scores_a[:] = [float(score) for score in scores_a]
+
+
+def ranking_tuple_copied(rankings, relevance):
+    rankings[0] = tuple(list(rankings[0]))
+
+
+@pytest.mark.parametrize(
+    ("write", "seen"),
+    [
+        (grades_to_floats, "relevance[0]['d1'] was the int 3 before the call and the float 3.0 after it"),
+        (equal_copies, "relevance[0], the caller's dict {'d1': 3, 'd2': 0}, was replaced by an equal copy"),
+        (ranking_tuple_copied, "rankings[0], the caller's tuple ('d1',), was replaced by an equal copy"),
+    ],
+)
+def test_driver_sees_writes_that_keep_equality(write, seen):
+    rankings, relevance = [("d1",)], [{"d1": 3, "d2": 0}]
+    result, changes = driver.checked(
+        Writer(write), "recall_at_k", [rankings, relevance], {"k": 1}, ["rankings", "relevance"]
+    )
+    assert result == 1.0 and changes == [seen]
+    assert driver.checked(Writer(), "recall_at_k", [rankings, relevance], {"k": 1}, ["rankings", "relevance"]) == [
+        1.0,
+        [],
+    ]
+
+
+@pytest.mark.parametrize("kind", ["set", "frozenset", "dict"])
+def test_driver_call_sees_built_judgments_replaced(kind):
+    judged = {"a": 1} if kind == "dict" else ["a"]
+    result, changes = driver.call(Writer(equal_copies), "recall_at_k", [["a"]], [judged], [kind], {"k": 1})
+    assert result == 1.0 and len(changes) == 1 and "replaced by an equal copy" in changes[0], changes
+    assert driver.call(Writer(), "recall_at_k", [["a"]], [judged], [kind], {"k": 1}) == [1.0, []]
+
+
+def test_driver_sees_scores_converted_to_floats():
+    names = ["scores_a", "scores_b", "resample_indices"]
+    args = [[1, 0], [1, 1], [[0, 1]]]
+    result, changes = driver.checked(Writer(scores_to_floats), "paired_bootstrap", args, {}, names)
+    assert result == (0.5, 0.0) and changes == ["scores_a[0] was the int 1 before the call and the float 1.0 after it"]
+    assert driver.checked(Writer(), "paired_bootstrap", [[1, 0], [1, 1], [[0, 1]]], {}, names) == [(0.5, 0.0), []]

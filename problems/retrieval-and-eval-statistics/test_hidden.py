@@ -18,6 +18,7 @@ from judge_harness import expect_raises
 
 METRICS = ("recall_at_k", "mrr", "ndcg_at_k")
 UNSET = object()  # mrr's k not passed: the default (no cutoff) applies
+BOOTSTRAP_ARGS = ["scores_a", "scores_b", "resample_indices"]
 
 
 def close(got: float, want: float, tolerances) -> bool:
@@ -37,16 +38,23 @@ def kinds_of(judgments, set_kind: str = "set") -> list[str]:
     return ["dict" if isinstance(judged, dict) else set_kind for judged in judgments]
 
 
-def metric(candidate, tolerances, name, rankings, judgments, *, k=UNSET, kinds=None, direct=False) -> float:
-    """Call `name` through the driver (or directly, for dict judgments) and compare with the oracle."""
+def metric(candidate, tolerances, name, rankings, judgments, *, k=UNSET, kinds=None, direct=False, given=False):
+    """Call `name` and compare with the oracle; returns the value.
+
+    By default through driver.call (set judgments built in the worker); `given`: through
+    driver.checked with the judgments as they are (dicts); either way the driver reports changed
+    arguments. `direct`: a plain call (dict judgments), which the input guard watches.
+    """
     kinds = kinds or kinds_of(judgments)
     kwargs = {} if k is UNSET else {"k": k}
     where = f"{name}: {describe(rankings, judgments, kinds, kwargs)}"
     if direct:
-        got = getattr(candidate, name)(rankings, judgments, **kwargs)
+        got, changes = getattr(candidate, name)(rankings, judgments, **kwargs), []
+    elif given:
+        got, changes = candidate.driver.checked(name, [rankings, judgments], kwargs, ["rankings", "relevance"])
     else:
         got, changes = candidate.driver.call(name, rankings, judgments, kinds, kwargs)
-        assert not changes, f"{name} changed the caller's judgments: {changes} ({where})"
+    assert not changes, f"{name} changed the caller's arguments: {changes} ({where})"
     assert type(got) is float, f"{name} must return a float, got {got!r} ({where})"
     want = getattr(oracle, name)(rankings, judgments, **kwargs)
     assert close(got, want, tolerances), f"{where}: expected {want!r}, got {got!r}"
@@ -67,9 +75,15 @@ def check_pass_at_k(candidate, tolerances, n: int, c: int, k: int) -> float:
     return got
 
 
-def check_bootstrap(candidate, tolerances, scores_a, scores_b, resamples) -> tuple[float, float]:
-    got = candidate.paired_bootstrap(scores_a, scores_b, resamples)
+def check_bootstrap(candidate, tolerances, scores_a, scores_b, resamples, *, direct=False) -> tuple[float, float]:
+    """paired_bootstrap through driver.checked (or a plain call, which the input guard watches) against the oracle."""
+    if direct:
+        got, changes = candidate.paired_bootstrap(scores_a, scores_b, resamples), []
+    else:
+        args = [scores_a, scores_b, resamples]
+        got, changes = candidate.driver.checked("paired_bootstrap", args, {}, BOOTSTRAP_ARGS)
     where = f"scores_a={scores_a!r}, scores_b={scores_b!r}, resample_indices={resamples!r}"[:700]
+    assert not changes, f"paired_bootstrap changed the caller's arguments: {changes} ({where})"
     assert isinstance(got, tuple) and len(got) == 2, f"paired_bootstrap must return (delta, p_value), got {got!r}"
     assert all(type(value) is float for value in got), f"delta and p_value must be floats, got {got!r}"
     delta, p_value = oracle.paired_bootstrap(scores_a, scores_b, resamples)
@@ -116,7 +130,7 @@ def test_statement_example_pass_at_k(candidate, tolerances):
 
 def test_statement_example_paired_bootstrap(candidate, tolerances):
     resamples = [[0, 1, 2, 3], [0, 0, 2, 3], [1, 1, 1, 1], [3, 2, 3, 0]]
-    assert check_bootstrap(candidate, tolerances, [1, 0, 1, 0], [1, 1, 1, 0], resamples) == (0.25, 0.5)
+    assert check_bootstrap(candidate, tolerances, [1, 0, 1, 0], [1, 1, 1, 0], resamples, direct=True) == (0.25, 0.5)
 
 
 # -- recall@k -------------------------------------------------------------------------------------
@@ -332,7 +346,7 @@ def test_calls_in_a_row_share_nothing(candidate, tolerances):
 
 
 def test_arguments_unchanged_and_variants_accepted(candidate, tolerances):
-    # the input guard sees rankings, dicts and score lists; the driver reports changed sets
+    # the driver snapshots every argument (sets built in the worker too) and reports what changed
     rankings = [("a", "b", "a", "c"), ["c", "d"]]
     judgments = [["a", "c", "e"], ["d"]]
     for set_kind in ("set", "frozenset"):
@@ -346,6 +360,21 @@ def test_arguments_unchanged_and_variants_accepted(candidate, tolerances):
     check_bootstrap(candidate, tolerances, (1.0, 0.0, 0.5), (0.5, 0.5, 0.5), ([2, 1, 0], (0, 0, 1)))
     # tuples all the way: a tuple of rankings and a tuple of dict judgments
     all_metrics(candidate, tolerances, (("a", "b"), ("c",)), ({"b": 1}, {"c": 2, "a": 1}), 2, direct=True)
+
+
+def test_equal_values_and_equal_copies_are_changes_too(candidate, tolerances):
+    # writes that == cannot see: an int grade or score replaced by the equal float (3 -> 3.0), a
+    # judgment of the caller's list replaced by an equal copy; the driver compares types and objects
+    graded = [{"d1": 3, "d2": 0, "d3": 1}, {"x": 2, "y": 0.5}]
+    for name in METRICS:
+        metric(candidate, tolerances, name, [["d1", "d3"], ["y", "x"]], graded, k=2, given=True)
+        metric(candidate, tolerances, name, [["d1", "d3"], ["y", "x"]], graded, k=2)  # dicts built in the worker
+        metric(candidate, tolerances, name, [["a"], [1, 2]], [{"a": 1}, [2, 1]], k=1, given=True)
+        metric(candidate, tolerances, name, [["a"], [1, 2]], [{"a": 1}, [2, 1]], k=1, kinds=["dict", "frozenset"])
+    metric(candidate, tolerances, "mrr", [[3, "b"]], [{3: 1, "b": 2}], given=True)
+    check_bootstrap(candidate, tolerances, [1, 0], [1, 1], [[0, 1]])
+    check_bootstrap(candidate, tolerances, [2, 0, 1], [1, 1, 1], [[0, 1, 2], [2, 2, 1]])
+    check_bootstrap(candidate, tolerances, (1, 0), (0, 1), ((0, 1), [1, 1]))
 
 
 # -- errors --------------------------------------------------------------------------------------------
@@ -391,13 +420,15 @@ def test_query_without_relevant_ids_raises(candidate, name):
 
 @pytest.mark.parametrize("name", METRICS)
 def test_bad_grade_raises(candidate, name):
-    for grade in (-1, -0.5, math.nan, math.inf):
+    for grade in (-1, -0.5, math.nan, math.inf, -math.inf):
         must_raise(*metric_case(candidate, name, [["a", "b"]], [{"a": 1, "b": grade}], k=1))
         must_raise(*metric_case(candidate, name, [["a"], ["a", "b"]], [["a"], {"z": grade, "a": 1}], k=2))
 
 
 def test_pass_at_k_bad_k_raises(candidate):
-    for n, c, k in [(10, 3, 0), (10, 3, -2), (10, 3, 11), (5, 5, 6), (3, 0, 4), (0, 0, 1)]:
+    cases = [(10, 3, 0), (10, 3, -2), (10, 3, 11), (5, 5, 6), (3, 0, 4), (0, 0, 1)]
+    cases += [(5000, 3, -1), (5000, 3, 0), (1_000_000, 12, -3), (1_000_000, 999_990, -1), (5000, 4000, 5001)]
+    for n, c, k in cases:
         must_raise(f"pass_at_k(n={n}, c={c}, k={k})", candidate.pass_at_k, n, c, k)
 
 
@@ -415,6 +446,9 @@ def bootstrap_case(candidate, scores_a, scores_b, resamples) -> tuple:
 def test_bootstrap_bad_lengths_raise(candidate):
     for scores_a, scores_b in [([1, 0], [1]), ([1], [1, 0]), ([], [])]:
         must_raise(*bootstrap_case(candidate, scores_a, scores_b, [[0]]))
+    # empty scores with resamples valid for N = 0 (each of exactly 0 indices): only the empty-scores rule applies
+    for resamples in ([[]], [[], []], [()]):
+        must_raise(*bootstrap_case(candidate, [], [], resamples))
 
 
 def test_bootstrap_non_finite_score_raises(candidate):
