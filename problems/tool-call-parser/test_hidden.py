@@ -104,6 +104,11 @@ def test_braces_and_quotes_inside_strings(candidate):
     for value in ["a } b {", "}", "{", "}}}", "say \"}\" and '{'", "\\", "\\}", "it's {"]:
         expect(candidate, call("search", {"query": value}) + " ok", [("search", {"query": value})])
     expect(candidate, "{'name': 'search', 'arguments': {'query': '}{'}}", [("search", {"query": "}{"})])
+    # a single-quoted string hides its braces from the count just as a double-quoted one does
+    for body, value in [("a } b", "a } b"), ("}}", "}}"), ("{", "{"), ('x } " { y', 'x } " { y')]:
+        expect(
+            candidate, "{'name': 'search', 'arguments': {'query': '" + body + "'}} ok", [("search", {"query": value})]
+        )
     expect(candidate, '{"name": "search", "arguments": {"query": "x\\"}"}}', [("search", {"query": 'x"}'})])
 
 
@@ -132,6 +137,12 @@ def test_fences_cut_segments(candidate):
     expect(candidate, f"{a[:-1]}\n\u00a0```\n{b}\n```", Err("invalid_json", 0, []))
     expect(candidate, f"```\n{a}\n```\n```\n{b}\n```", want)
     expect(candidate, f"````json\n{a}\n````", want[:1])
+    # a line starting with four (or more) backticks starts with three: a fence, which cuts an open call
+    expect(candidate, 'Here:\n````json\n{"name": "search", "arguments": {"query": "a"}\n````\n', want[:1])
+    expect(candidate, f"{a[:-1]}\n`````\n{b}\n````", want)
+    # call_index counts the candidates of the whole text, not of one segment
+    expect(candidate, f"{a}\n```json\n{b}\n{{}}\n```", Err("bad_shape", 2, []))
+    expect(candidate, f"{a}\n```\n{call('nope', {})}\n```", Err("unknown_tool", 1, []))
     # a fence line cuts a call: the first half is closed ({"name": "search"}), a bad shape
     expect(candidate, '{"name": "search",\n```\n"arguments": {"query": "a"}}', Err("bad_shape", 0, []))
     # the rest of a fence line is never read, even a call
@@ -187,6 +198,9 @@ def test_single_quotes_are_requoted(candidate):
     expect(
         candidate, "{'name': 'search', 'arguments': {'query': 'say \\\"hi\\\"'}}", [("search", {"query": 'say "hi"'})]
     )
+    expect(
+        candidate, "{'name': 'search', 'arguments': {'query': 'a \\\" b \" c'}}", [("search", {"query": 'a " b " c'})]
+    )
     expect(candidate, '{"name": "search", "arguments": {"query": "it\\\'s"}}', Err("invalid_json", 0, []))
     expect(candidate, "{'name': 'search', 'arguments': {'query': 'a\\x41'}}", Err("invalid_json", 0, []))
 
@@ -210,6 +224,12 @@ def test_trailing_commas_are_removed(candidate):
         '{"name": "f", "arguments": {"tags": [1, 2],,}}',
         '{"name": "f", "arguments": {"tags": [,1]}}',
         '{"name": "f", "arguments": {"tags": [1 2]}}',
+        # only space, tab, \n and \r may stand between the comma and the bracket; anything else stays, invalid
+        '{"name": "f", "arguments": {"tags": [1,\u00a0]}}',
+        '{"name": "f", "arguments": {"tags": [1,\x0c]}}',
+        '{"name": "f", "arguments": {"tags": [1], "options": {"a": 1,\x0b}}}',
+        '{"name": "f", "arguments": {"tags": [1,\u2028]}}',
+        '{"name": "f", "arguments": {"tags": [1,\u3000 ]}}',
     ]:
         expect(candidate, text, Err("invalid_json", 0, []), tools)
 
@@ -490,6 +510,10 @@ def test_tools_without_parameters_and_ignored_keywords(candidate):
     tools = [tool(schema)]
     expect(candidate, call("f", {}), [("f", {})], tools)
     expect(candidate, call("f", {"n": 3, "s": "long"}), [("f", {"n": 3, "s": "long"})], tools)
+    # a bool additionalProperties on a schema that is not an object is unused
+    odd = {"s": {"type": "string", "additionalProperties": False}, "l": {"type": "array", "additionalProperties": True}}
+    tools = [tool(obj(odd))]
+    expect(candidate, call("f", {"s": "x", "l": [1]}), [("f", {"s": "x", "l": [1]})], tools)
 
 
 def test_several_parses_share_no_state(candidate):
@@ -560,6 +584,11 @@ BAD_SCHEMAS = {
     "items unknown type": obj({"a": {"type": "array", "items": {"type": "str"}}}),
     "additionalProperties schema": obj({}, additionalProperties={"type": "string"}),
     "nested additionalProperties": obj({"a": obj({}, additionalProperties="false")}),
+    # a non-bool additionalProperties raises whatever the schema's type
+    "additionalProperties on a string": obj({"a": {"type": "string", "additionalProperties": "no"}}),
+    "additionalProperties on items": obj(
+        {"a": {"type": "array", "items": {"type": "integer", "additionalProperties": 0}}}
+    ),
 }
 
 
