@@ -504,3 +504,19 @@ def test_making_room_for_a_warm_box_never_stops_a_claimed_one(docker_backend, pr
         docker_backend_module.remove_container(claimed)
         for box in warm.waiting(client):
             docker_backend_module.remove_container(box)
+
+
+@pytest.mark.docker
+def test_a_box_claimed_after_it_was_listed_is_not_removed(docker_backend, probe_problem) -> None:  # noqa: F811
+    backend, client, key = _none_waiting(docker_backend, probe_problem, warm_boxes=True)
+    config = backend.container_config(probe_problem.slug, probe_problem.limits.memory_mb, probe_problem.preload)
+    warm.leave(client, config, key)
+    stale = warm.waiting(client, key)  # another judge lists it to make room...
+    claimed = warm.claim(client, key, warm.claimed_name(os.getpid(), "0"))  # ...and this one claims it meanwhile
+    assert claimed is not None and [c.id for c in stale] == [claimed.id]
+    try:
+        assert warm._remove_waiting(client, stale[0]) == ""
+        claimed.reload()
+        assert claimed.status == "running", "a box claimed after the listing was removed by its stale name"
+    finally:
+        docker_backend_module.remove_container(claimed)

@@ -153,8 +153,6 @@ def _claim(client: Any, key: str, new_name: str) -> Any | None:
 def leave(client: Any, config: dict[str, Any], key: str, want: int = 1) -> None:
     """Start a box of `config` to wait for the next run, unless `want` already wait (a run spread
     over n boxes wants n)."""
-    from judge.backends.docker import remove_container
-
     mine = waiting(client, key)
     if len(mine) >= want:
         return
@@ -163,7 +161,7 @@ def leave(client: Any, config: dict[str, Any], key: str, want: int = 1) -> None:
     others = sorted((c for c in waiting(client) if c.id not in ours), key=lambda c: c.attrs.get("Created", 0))
     excess = len(mine) + 1 + len(others) - max(MAX_WAITING, want)
     for container in others[: max(0, excess)]:
-        remove_container(container)
+        _remove_waiting(client, container)
     box = dict(config)
     box["labels"] = {
         LABEL_WARM: key,
@@ -177,12 +175,24 @@ def leave(client: Any, config: dict[str, Any], key: str, want: int = 1) -> None:
     container.start()
 
 
+def _remove_waiting(client: Any, container: Any) -> str:
+    """Remove a box listed as waiting, by the name it was listed under: a box claimed since then has
+    been renamed, so another judge's run in it is left alone (removal by id would kill it)."""
+    import docker
+
+    name = (container.attrs.get("Names") or [""])[0].lstrip("/")
+    if not name.startswith("judge-warm-"):
+        return ""
+    try:
+        client.api.remove_container(name, force=True)
+    except docker.errors.NotFound:
+        return ""
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: removal already in progress
+            raise
+    return name
+
+
 def remove_all(client: Any) -> list[str]:
     """Remove every box waiting for this user; returns their names."""
-    from judge.backends.docker import remove_container
-
-    removed = []
-    for container in waiting(client):
-        remove_container(container)
-        removed.append((container.attrs.get("Names") or ["?"])[0].lstrip("/"))
-    return removed
+    return [name for name in (_remove_waiting(client, c) for c in waiting(client)) if name]
