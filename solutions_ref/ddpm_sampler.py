@@ -13,7 +13,7 @@ Index t in 0..T-1 is the paper's t = 1..T. With alpha_t = 1 - beta_t and abar_t 
                beta_tilde_t = beta_t (1 - abar_{t-1}) / (1 - abar_t)      (0 at t = 0)
     DDIM:      x0      = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)
                sigma   = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev)
-               x_prev  = sqrt(abar_prev) x0 + sqrt(1 - abar_prev - sigma^2) eps + sigma z
+               x_prev  = sqrt(abar_prev) x0 + sqrt(max(1 - abar_prev - sigma^2, 0)) eps + sigma z
     CFG:       eps     = eps_uncond + w (eps_cond - eps_uncond)
 """
 
@@ -152,9 +152,11 @@ class GaussianDiffusion:
         x0 = (x_t.to(dtype) - _per_sample((1 - abar).sqrt(), x_t, dtype) * eps.to(dtype)) / _per_sample(
             abar.sqrt(), x_t, dtype
         )
+        # 1 - abar_prev - sigma^2 >= 0 exactly, but rounds to ~-1e-16 where abar_t ~ 0 at eta = 1: clamp, no NaN
+        direction = (1 - abar_prev - sigma**2).clamp(min=0).sqrt()  # (B,)
         x_prev = (
             _per_sample(abar_prev.sqrt(), x_t, dtype) * x0
-            + _per_sample((1 - abar_prev - sigma**2).sqrt(), x_t, dtype) * eps.to(dtype)
+            + _per_sample(direction, x_t, dtype) * eps.to(dtype)
             + _per_sample(sigma, x_t, dtype) * z.to(dtype)
         )
         return x_prev.to(x_t.dtype)

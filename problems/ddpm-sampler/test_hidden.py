@@ -230,6 +230,24 @@ def test_ddim_sigma_and_direction_explicitly(candidate):
     assert_close(got, scalar(direction), name="DDIM eps coefficient sqrt(1 - abar_prev - sigma^2) - ..., eta=0.5")
 
 
+def test_ddim_direction_is_clamped_at_zero(candidate):
+    # every beta 0.999: abar_t = 1e-3 ** (t + 1), so 1 - abar_t rounds to 1 from t = 6 on and, at eta = 1,
+    # 1 - abar_prev - sigma^2 (exactly ~1e-18) rounds to -1.1e-16: sqrt of it unclamped is NaN
+    betas = [0.999] * 10
+    d = new(candidate, betas)
+    got = d.ddim_step(ONE, ONE, steps([6]), steps([0]), 1.0, ONE)
+    assert_close(
+        got,
+        scalar(0.999499874937461),
+        name="ddim_step (betas [0.999] * 10, t=[6], t_prev=[0], eta=1.0, x = eps = z = 1)",
+    )
+    t, t_prev = steps([6, 7, 7, 8, 9, 9, 3]), steps([0, 0, 1, 1, 0, 1, 2])
+    x = randn(24, (7, 3))  # eps = x: x0_pred is exactly 0 where 1 - abar_t rounds to 1
+    z = randn(25, (7, 3))
+    for eta in (1.0, 1):
+        check_ddim(candidate, d, betas, x, x, t, t_prev, eta, z, "betas [0.999] * 10, abar_t ~ 0, eps = x")
+
+
 def test_ddim_eta_one_is_the_ddpm_step(candidate):
     for name, betas in (("cosine", COSINE), ("small", SMALL)):
         d = new(candidate, betas)
@@ -518,15 +536,23 @@ def test_bad_betas_raise(candidate):
 def test_bad_x_raises(candidate):
     d = new(candidate, SMALL)
     cases = {
-        "int": torch.ones(2, 3, dtype=torch.int64),
+        "int64 beside float64 companions": torch.ones(2, 3, dtype=torch.int64),
+        "int64": torch.ones(2, 3, dtype=torch.int64),
+        "bool": torch.ones(2, 3, dtype=torch.bool),
         "0-d": torch.tensor(1.0, dtype=F64),
         "B == 0": torch.zeros(0, 3, dtype=F64),
         "a list": [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]],
     }
     calls = {}
     for k, x in cases.items():
-        t = steps([1, 2]) if k in ("int", "a list") else steps([])
-        like = x if isinstance(x, torch.Tensor) and x.is_floating_point() else randn(63, (2, 3))
+        t = steps([]) if k in ("0-d", "B == 0") else steps([1, 2])
+        # int64 and bool: the companions (noise, eps, z, eps_uncond) have the same dtype and shape, so only
+        # the floating check can reject them
+        like = (
+            x
+            if k in ("int64", "bool") or (isinstance(x, torch.Tensor) and x.is_floating_point())
+            else randn(63, (2, 3))
+        )
         calls[f"q_sample x0 {k}"] = lambda x=x, t=t, like=like: d.q_sample(x, t, like)
         calls[f"p_sample_step x_t {k}"] = lambda x=x, t=t, like=like: d.p_sample_step(like, x, t, like)
         calls[f"ddim_step x_t {k}"] = lambda x=x, t=t, like=like: d.ddim_step(like, x, t, t - 1, 0.0, like)
