@@ -157,3 +157,23 @@ def test_bce_on_probabilities_is_wrong_at_large_logits():
     zeros = torch.zeros(1, 1)
     assert reference.elbo(x, logits, zeros, zeros).item() == pytest.approx(-60.0)
     assert wrong.elbo(x, logits, zeros, zeros).item() < -120.0  # log(1 - sigmoid(30)) = log(0), clamped at -100
+
+
+@pytest.mark.parametrize(
+    ("patch", "kwargs"),
+    [
+        ("lambda_checked_after_scoring.patch", {"lambda_gp": -1.0}),
+        ("alpha_range_checked_after_scoring.patch", {"alpha": torch.tensor([0.3, 1.5])}),
+    ],
+)
+def test_the_driver_counts_critic_calls_before_an_error(patch, kwargs):
+    # the reference raises before scoring anything; a late check raises after scoring real and fake
+    spec = oracle.make_critic("tanh", 2, seed=5)
+    real, fake = torch.tensor([[1.0, 0.0], [0.5, 0.5]]), torch.tensor([[0.0, 1.0], [0.2, 0.1]])
+    args = {"alpha": torch.tensor([0.3, 0.6]), "lambda_gp": 10.0} | kwargs
+    call = ("critic_loss", spec, real, fake, args["alpha"])
+    with pytest.raises(ValueError):
+        driver.call_gan(reference, *call, lambda_gp=args["lambda_gp"])
+    wrong = load_wrong("generative-model-losses", patch)
+    with pytest.raises(driver.CriticCalledBeforeValidation, match="ValueError .* after 2 call"):
+        driver.call_gan(wrong, *call, lambda_gp=args["lambda_gp"])

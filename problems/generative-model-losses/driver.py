@@ -18,11 +18,13 @@ class Critic(torch.nn.Module):
     def __init__(self, spec: dict) -> None:
         super().__init__()
         self.kind, self.keepdim = spec["kind"], spec["keepdim"]
+        self.calls = 0  # forward calls: the error cases check that none happen before validation
         for name in ("W", "c", "v", "d"):
             if name in spec:
                 setattr(self, name, torch.nn.Parameter(spec[name].detach().clone()))
 
     def forward(self, x: Tensor) -> Tensor:
+        self.calls += 1
         h = x.reshape(x.shape[0], -1)  # (B, D)
         if self.kind == "linear":
             out = h @ self.v + self.d
@@ -110,9 +112,26 @@ def two_penalties_one_graph(module, spec_a: dict, spec_b: dict, real, fake, alph
     return value_a.detach(), value_b.detach(), grads[0], grads[1]
 
 
+class CriticCalledBeforeValidation(Exception):
+    """An error case called the critic before raising: its inputs are checked first."""
+
+
 def call_gan(module, name: str, spec: dict, *args, **kwargs):
-    """module.<name>(critic, *args, **kwargs) for the error cases; the value, detached."""
-    out = getattr(module, name)(Critic(spec), *args, **kwargs)
+    """module.<name>(critic, *args, **kwargs) for the error cases; the value, detached.
+
+    An error raised after the critic was called comes back as CriticCalledBeforeValidation,
+    naming the submission's own error and the number of critic calls before it.
+    """
+    critic = Critic(spec)
+    try:
+        out = getattr(module, name)(critic, *args, **kwargs)
+    except Exception as exc:
+        if critic.calls:
+            raise CriticCalledBeforeValidation(
+                f"{type(exc).__name__} ({str(exc)[:200]}) came after {critic.calls} call(s) of the critic: "
+                "the inputs are checked before the critic is called (before scoring real and fake)"
+            ) from None
+        raise
     return out.detach() if isinstance(out, Tensor) else out
 
 

@@ -6,6 +6,7 @@ makes the differentiated inputs leaves, calls the submission and backward, and r
 tensors and flags.
 """
 
+import contextlib
 import math
 
 import pytest
@@ -425,13 +426,33 @@ def test_inputs_unchanged_and_calls_independent(candidate, tolerances):
 # -- errors ---------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def expect_value_error(where: str):
+    """expect_raises("ValueError"), its failure message prefixed with the call and its inputs."""
+    try:
+        with expect_raises("ValueError"):
+            yield
+    except AssertionError as exc:
+        raise AssertionError(f"{where}: {exc}") from None
+
+
+def check_raises_before_critic(candidate, name, spec, *args, where, **kwargs):
+    """name(critic, *args, **kwargs) raises ValueError, and before the critic is called at all (the driver counts)."""
+    try:
+        with expect_raises("ValueError"):
+            candidate.driver.call_gan(name, spec, *args, **kwargs)
+    except AssertionError as exc:
+        raise AssertionError(f"{name} ({where}): {exc}") from None
+
+
 def example_vae():
     x, logits = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 0.0]])
     return x, logits, torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 0.5]])
 
 
 @pytest.mark.parametrize(
-    "case", ["logvar shape", "eps shape", "eps broadcast", "logvar float64", "eps float16", "int mu"]
+    "case",
+    ["logvar shape", "eps shape", "eps broadcast", "logvar float64", "eps float16", "int mu", "all int64", "all bool"],
 )
 def test_bad_reparameterize_inputs_raise(candidate, case):
     mu, logvar, eps = torch.zeros(2, 3), torch.zeros(2, 3), torch.ones(2, 3)
@@ -445,9 +466,13 @@ def test_bad_reparameterize_inputs_raise(candidate, case):
         logvar = logvar.double()
     elif case == "eps float16":
         eps = eps.half()
-    else:
+    elif case == "int mu":
         mu = mu.long()
-    with expect_raises("ValueError"):
+    else:  # one shared dtype that is not floating point
+        dtype = torch.int64 if case == "all int64" else torch.bool
+        mu, logvar, eps = mu.to(dtype), logvar.to(dtype), eps.to(dtype)
+    where = f"reparameterize, {case}: mu {mu.dtype} {tuple(mu.shape)}, logvar {logvar.dtype} {tuple(logvar.shape)}, eps {eps.dtype} {tuple(eps.shape)}"
+    with expect_value_error(where):
         candidate.reparameterize(mu, logvar, eps)
 
 
@@ -505,8 +530,10 @@ def test_bad_weights_raise(candidate, weight):
     with expect_raises("ValueError"):
         candidate.elbo(*example_vae(), beta=weight)
     real, fake, alpha = gan_case(2, (2,), torch.float32, seed=45)
-    with expect_raises("ValueError"):
-        candidate.driver.call_gan("critic_loss", linear_critic([0.6, 0.8]), real, fake, alpha, lambda_gp=weight)
+    spec = linear_critic([0.6, 0.8])
+    check_raises_before_critic(
+        candidate, "critic_loss", spec, real, fake, alpha, lambda_gp=weight, where=f"lambda_gp={weight!r}"
+    )
 
 
 def gan_shape_case(case):
@@ -530,13 +557,10 @@ def gan_shape_case(case):
 def test_bad_gan_shapes_raise(candidate, case):
     real, fake, alpha = gan_shape_case(case)
     spec = linear_critic([0.6, 0.8])
-    with expect_raises("ValueError"):
-        candidate.driver.call_gan("gradient_penalty", spec, real, fake, alpha)
-    with expect_raises("ValueError"):
-        candidate.driver.call_gan("critic_loss", spec, real, fake, alpha)
+    for name in ("gradient_penalty", "critic_loss"):
+        check_raises_before_critic(candidate, name, spec, real, fake, alpha, where=case)
     if case in ("real 1-D", "B == 0"):
-        with expect_raises("ValueError"):
-            candidate.driver.call_gan("generator_loss", spec, fake)
+        check_raises_before_critic(candidate, "generator_loss", spec, fake, where=case)
 
 
 @pytest.mark.parametrize("case", ["fake float64", "alpha float64", "float16", "bfloat16", "int"])
@@ -550,23 +574,20 @@ def test_bad_gan_dtypes_raise(candidate, case):
         dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16, "int": torch.int64}[case]
         real, fake, alpha = real.to(dtype), fake.to(dtype), alpha.to(dtype)
     spec = linear_critic([0.6, 0.8], dtype=real.dtype if real.is_floating_point() else torch.float32)
-    with expect_raises("ValueError"):
-        candidate.driver.call_gan("gradient_penalty", spec, real, fake, alpha)
-    with expect_raises("ValueError"):
-        candidate.driver.call_gan("critic_loss", spec, real, fake, alpha)
+    for name in ("gradient_penalty", "critic_loss"):
+        check_raises_before_critic(candidate, name, spec, real, fake, alpha, where=case)
     if case in ("float16", "bfloat16", "int"):
-        with expect_raises("ValueError"):
-            candidate.driver.call_gan("generator_loss", spec, fake)
+        check_raises_before_critic(candidate, "generator_loss", spec, fake, where=f"fake {case}")
 
 
-@pytest.mark.parametrize("bad", [-0.1, 1.01, math.nan])
+@pytest.mark.parametrize("bad", [-0.1, 1.01, 1.5, math.nan, math.inf])
 def test_alpha_outside_zero_one_raises(candidate, bad):
     real, fake, _ = gan_case(2, (2,), torch.float32, seed=48)
     alpha = torch.tensor([0.5, bad])
-    with expect_raises("ValueError"):
-        candidate.driver.call_gan("gradient_penalty", linear_critic([0.6, 0.8]), real, fake, alpha)
-    with expect_raises("ValueError"):
-        candidate.driver.call_gan("critic_loss", linear_critic([0.6, 0.8]), real, fake, alpha)
+    for name in ("gradient_penalty", "critic_loss"):
+        check_raises_before_critic(
+            candidate, name, linear_critic([0.6, 0.8]), real, fake, alpha, where=f"alpha = [0.5, {bad}]"
+        )
 
 
 # -- property-based against the oracles --------------------------------------------------------------
