@@ -274,6 +274,10 @@ def test_merge_whose_parts_come_later(candidate):
     vocab = {**BYTES, 256: b"xab", 257: b"ab"}
     tok = tokenizer(candidate, vocab, [(b"x", b"ab"), (b"a", b"b")])
     check_ids(tok.encode("xab"), [256], vocab, "encode('xab') with merges [(x, ab), (a, b)]")
+    # every occurrence of (a, b) merges in one step, before (ab, a) can apply to the first one
+    vocab = {**BYTES, 256: b"aba", 257: b"ab"}
+    tok = tokenizer(candidate, vocab, [(b"ab", b"a"), (b"a", b"b")])
+    check_ids(tok.encode("abab"), [257, 257], vocab, "encode('abab') with merges [(ab, a), (a, b)]")
 
 
 def test_merge_every_occurrence_left_to_right(candidate):
@@ -375,6 +379,7 @@ def test_round_trip(candidate):
 
 STREAM_CASES = {
     "contraction cut": (None, ["we'", "ll go"]),
+    "contraction cut after its first letter": (None, ["we'l", "l go"]),
     "space run cut": (None, ["a  \n", "  b"]),
     "space before a word cut": (None, ["a ", "b c", " ", "d"]),
     "word cut": (None, ["hel", "lo wor", "ld"]),
