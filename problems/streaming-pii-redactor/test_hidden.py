@@ -242,6 +242,11 @@ PHONE_CASES = [
     ("+1-555-123-4567 +1 555-123-4567 +1.555.123.4567", "+1-[PHONE_1] +1 [PHONE_1] +1.[PHONE_1]"),
     ("+1 (555) 123-4567", "+1 [PHONE_1]"),
     ("+44 555 123 4567 +1 555 123 456", "+44 555 123 4567 +1 555 123 456"),
+    ("call +2 555 123 4567 now", "call +2 555 123 4567 now"),  # the 1 of "+1" is literal
+    (
+        " ".join(f"+{d} 555 123 4567" for d in "0123456789"),
+        " ".join(["+0 555 123 4567", "[PHONE_1]"] + [f"+{d} 555 123 4567" for d in "23456789"]),
+    ),
     (
         "1555-123-4567 a555-123-4567 555-123-45678 555-123-4567a",
         "1555-123-4567 a555-123-4567 555-123-45678 555-123-4567a",
@@ -258,6 +263,12 @@ PHONE_CASES = [
 
 def test_phone_formats(candidate):
     expect(candidate, ["PHONE"], PHONE_CASES)
+    redactor = candidate.Redactor()
+    out = redactor.feed("call +2 555 123 4567 now") + redactor.flush()
+    assert (out, redactor.counts()["PHONE"]) == ("call +2 555 123 4567 now", 0), (
+        "Redactor() fed 'call +2 555 123 4567 now' then flushed: the output must be unchanged and counts()['PHONE'] 0 "
+        f"(only +1 is a country code a phone may start with), got {out!r} and counts() {redactor.counts()}"
+    )
 
 
 IPV4_CASES = [
@@ -478,6 +489,8 @@ def test_feed_or_flush_after_flush_raises(candidate):
     assert redactor.flush() == ""
     with expect_raises("ValueError"):
         redactor.feed("")
+    with expect_raises("TypeError", "ValueError"):  # a non-str after flush: the statement allows either
+        redactor.feed(None)
 
 
 # -- random streams (property-based) ------------------------------------------------------------
