@@ -403,7 +403,7 @@ def _none_waiting(docker_backend, problem, warm_boxes: bool) -> tuple[DockerBack
     client = backend._client()
     key = warm.config_key(backend.container_config(problem.slug, problem.limits.memory_mb, problem.preload))
     for box in warm.waiting(client, key):
-        docker_backend_module.remove_container(box)
+        warm.remove_waiting(client, box)
     return backend, client, key
 
 
@@ -421,7 +421,7 @@ def test_a_run_leaves_a_warm_box_that_the_next_run_claims(docker_backend, probe_
     assert left.id not in ids, "the second run did not claim the waiting box (or the box outlived its run)"
     [after] = warm.waiting(client, key)
     assert after.id != left.id
-    docker_backend_module.remove_container(after)
+    warm.remove_waiting(client, after)
 
 
 @pytest.mark.docker
@@ -482,7 +482,7 @@ def test_a_spread_run_can_have_as_many_boxes_waiting_as_it_uses(docker_backend, 
         assert len(warm.waiting(client, key)) == 2, "leave(want=2) keeps two boxes of the configuration waiting"
     finally:
         for box in warm.waiting(client, key):
-            docker_backend_module.remove_container(box)
+            warm.remove_waiting(client, box)
 
 
 @pytest.mark.docker
@@ -503,7 +503,7 @@ def test_making_room_for_a_warm_box_never_stops_a_claimed_one(docker_backend, pr
     finally:
         docker_backend_module.remove_container(claimed)
         for box in warm.waiting(client):
-            docker_backend_module.remove_container(box)
+            warm.remove_waiting(client, box)
 
 
 @pytest.mark.docker
@@ -515,7 +515,7 @@ def test_a_box_claimed_after_it_was_listed_is_not_removed(docker_backend, probe_
     claimed = warm.claim(client, key, warm.claimed_name(os.getpid(), "0"))  # ...and this one claims it meanwhile
     assert claimed is not None and [c.id for c in stale] == [claimed.id]
     try:
-        assert warm._remove_waiting(client, stale[0]) == ""
+        assert warm.remove_waiting(client, stale[0]) == ""
         claimed.reload()
         assert claimed.status == "running", "a box claimed after the listing was removed by its stale name"
     finally:

@@ -95,6 +95,23 @@ def process_cpu_seconds(pid: int) -> float | None:
     return sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
 
 
+def run_delay_seconds(path: str) -> float | None:
+    """Seconds the thread at `path` (a /proc/.../schedstat) has spent runnable but waiting for a CPU."""
+    try:
+        with open(path) as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def starved_seconds(pid: int) -> float:
+    """How long the worker (its main thread) and this checker thread have waited for a CPU so far:
+    time a busy machine, not the submission, spent. 0 where the kernel keeps no schedstat."""
+    return (run_delay_seconds(f"/proc/{pid}/schedstat") or 0.0) + (
+        run_delay_seconds("/proc/thread-self/schedstat") or 0.0
+    )
+
+
 def live_descendants(pid: int) -> list[int]:
     """Every live process below `pid`, found by parent links in /proc."""
     parents: dict[int, list[int]] = {}
@@ -307,6 +324,7 @@ class Worker:
         self._descendant_cpu: dict[int, float] = {}  # live children's CPU, last seen (re-parented ones keep it)
         self._descendants_read = 0.0
         self.cpu_last = 0.0
+        self._starved_at: tuple[float, float] | None = None  # (a wall deadline, starved_seconds when first seen)
         self.ready = self._wait_ready(time.monotonic() + start_timeout_s)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -370,10 +388,20 @@ class Worker:
         """The next message; `deadline` is wall clock (monotonic), `cpu_deadline` this worker's CPU seconds."""
         pid = self.process.pid
         cpu_read = 0.0
+        if self._starved_at is None or self._starved_at[0] != deadline:  # a new test, a new deadline
+            self._starved_at = (deadline, starved_seconds(pid))
         while True:
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
+                # The backstop ends a submission that sleeps or blocks. Time the worker or this checker
+                # spent waiting for a CPU (a loaded machine) is not the submission's: it moves the
+                # backstop, so a busy machine cannot turn a correct answer into a timeout. CPU time,
+                # which the limit above counts, still ends a submission that runs.
+                deadline = self._starved_at[0] + (starved_seconds(pid) - self._starved_at[1])
+                remaining = deadline - now
+                if remaining > 0:
+                    continue
                 self.kill()  # it slept or blocked (or the CPU limit was never set): the wall clock ends it
                 raise JudgeAbort(
                     Verdict.TIME_LIMIT_EXCEEDED,

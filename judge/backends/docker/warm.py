@@ -161,7 +161,7 @@ def leave(client: Any, config: dict[str, Any], key: str, want: int = 1) -> None:
     others = sorted((c for c in waiting(client) if c.id not in ours), key=lambda c: c.attrs.get("Created", 0))
     excess = len(mine) + 1 + len(others) - max(MAX_WAITING, want)
     for container in others[: max(0, excess)]:
-        _remove_waiting(client, container)
+        remove_waiting(client, container)
     box = dict(config)
     box["labels"] = {
         LABEL_WARM: key,
@@ -175,7 +175,7 @@ def leave(client: Any, config: dict[str, Any], key: str, want: int = 1) -> None:
     container.start()
 
 
-def _remove_waiting(client: Any, container: Any) -> str:
+def remove_waiting(client: Any, container: Any) -> str:
     """Remove a box listed as waiting, by the name it was listed under: a box claimed since then has
     been renamed, so another judge's run in it is left alone (removal by id would kill it)."""
     import docker
@@ -195,4 +195,4 @@ def _remove_waiting(client: Any, container: Any) -> str:
 
 def remove_all(client: Any) -> list[str]:
     """Remove every box waiting for this user; returns their names."""
-    return [name for name in (_remove_waiting(client, c) for c in waiting(client)) if name]
+    return [name for name in (remove_waiting(client, c) for c in waiting(client)) if name]
