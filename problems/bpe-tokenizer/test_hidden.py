@@ -154,6 +154,10 @@ TRAINING_CASES = {
     "special token with a space": ("x y<|a b|>x y", 262, ["<|a b|>"]),
     "overlapping special tokens": ("<|a|><|a|><|a|> <|a|>", 265, ["<|a|>", "<|a|><|a|>"]),
     "specials in their order": ("q<|x|>q<|yy|>q", 262, ["<|yy|>", "<|x|>"]),
+    # the longest special at a position, whatever the order given: not "<|a|>" then " hi" with "<|b|>" pairs
+    "longer special given second": ("<|a|><|b|>" * 3 + " hi", 260, ["<|a|>", "<|a|><|b|>"]),
+    # leftmost first: "<|x" at 0, never "x|>" at 2 (a str.split by "x|>" first leaves "<|" pairs)
+    "overlapping specials, leftmost wins": ("<|x|>" * 3, 260, ["x|>", "<|x"]),
     "stops when no pair is left": ("ab ab", 300, None),
     "vocab_size leaves no merge": ("ab ab", 256, None),
     "empty text": ("", 270, ["<|e|>"]),
@@ -387,6 +391,7 @@ STREAM_CASES = {
     "special token cut": ([EOT], ["ab<|endo", "ftext|>ab"]),
     "special token cut many times": ([EOT], list("a<|endoftext|>b")),
     "longer special completed later": (["<|a|>", "<|a|><|a|>"], ["x<|a|>", "<|a|>y"]),
+    "one character completes a longer special": (["<|", "<|x"], ["a" * 510 + "<|", "x"]),
     "special prefix never completed": ([EOT], ["a <|endof", "text ", "<|endoftext|"]),
     "special with spaces cut": ([" <|s|> "], ["a ", "<|s|>", " b"]),
     "special with a space, cut after the space": (["<|a b|>"], ["x <|a ", "b|> y"]),
@@ -467,7 +472,7 @@ def test_stream_endless_input(candidate):
         check_ids(first, head_ids + want, vocab, what)
 
 
-STREAM_REPEATS, STREAM_PEAK = 500, 64 * 2**20  # 500 x 20 kB: 10 million characters (40 MB as one str: emoji)
+STREAM_REPEATS, STREAM_PEAK = 250, 24 * 2**20  # 250 x 20 kB: 5 million characters (20 MB as one str: emoji)
 
 
 def test_stream_memory(candidate):
@@ -480,7 +485,7 @@ def test_stream_memory(candidate):
         f"expected {want_count} (sha256 {want[:12]})"
     )
     assert peak < STREAM_PEAK, (
-        f"encode_iterable over 10 million characters raised the worker's memory by {peak / 2**20:.0f} MiB; "
+        f"encode_iterable over 5 million characters raised the worker's memory by {peak / 2**20:.0f} MiB; "
         f"the limit is {STREAM_PEAK / 2**20:.0f} MiB: hold a bounded amount of text and ids, not the input"
     )
 
@@ -580,6 +585,19 @@ def test_decode_unknown_id_raises(candidate):
 
 
 # -- property-based (last) -------------------------------------------------------------------
+
+STREAM_PIECES = ["a ", "b", " ", "<|x", "<|", "x "]
+
+
+def test_random_stream_one_character_per_chunk(candidate):
+    # whatever the buffer size, some buffer ends in "<|" just before an "x" that makes it "<|x"
+    vocab = {**BYTES, 256: b"<|", 257: b"<|x"}
+    rng = random.Random(0)
+    text = "".join(rng.choice(STREAM_PIECES) for _ in range(20_000))
+    ids, _ = stream(candidate, vocab, [], ["<|", "<|x"], list(text))
+    what = f"encode_iterable over a {len(text)}-character random text of {STREAM_PIECES!r}, one character per chunk, with special_tokens=['<|', '<|x']"
+    check_ids(ids, encode(vocab, [], ["<|", "<|x"], text), vocab, what)
+
 
 ALPHABET = [
     "a",
