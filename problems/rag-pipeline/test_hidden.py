@@ -284,7 +284,7 @@ def test_bm25_matches_formula(candidate, texts, query, k1, b, k, batches):
 
 
 def test_bm25_search_does_not_rescan_corpus(candidate):
-    # 10,000 chunks, 200 searches: compute the statistics in add(), never per search
+    # 10,000 chunks, 400 searches: compute the statistics in add(), never per search
     rng = random.Random(3)
     vocab = [f"term{i}" for i in range(5000)]
     cumulative = list(itertools.accumulate(1 / (i + 1) for i in range(len(vocab))))  # Zipf-like term frequencies
@@ -292,12 +292,14 @@ def test_bm25_search_does_not_rescan_corpus(candidate):
     records = [chunk(f"big#{i}", " ".join(terms[20 * i : 20 * i + 20])) for i in range(10000)]
     index = candidate.BM25Index()
     index.add(records)
-    queries = [" ".join(rng.sample(vocab[100:], 3)) for _ in range(200)]
+    queries = [" ".join(rng.sample(vocab[100:], 3)) for _ in range(400)]
     seconds = 0.0
     for query in queries:
         index.search(query, 10)
-        seconds += candidate.last_call.seconds
-    assert seconds < 15, f"200 searches over 10,000 chunks took {seconds:.1f} s; precompute term statistics in add()"
+        seconds += candidate.last_call.cpu_s  # CPU time: a busy machine must not turn this into a failure
+    assert seconds < 5, (
+        f"400 searches over 10,000 chunks took {seconds:.1f} s of CPU; precompute term statistics in add()"
+    )
     probe = index.search(queries[0], 10)
     assert len(probe) > 0, "search found nothing for a query whose terms occur in the corpus"
 

@@ -198,7 +198,7 @@ class InProcessCandidate:
         signature_of = functools.partial(function, args[0]) if skip_first else function
         guard = CallGuard(label, signature_of, args[1:] if skip_first else args, kwargs, self._mutable)
         rss_before = _reset_peak() if self._measure_memory else 0
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         try:
             value = function(*args, **kwargs)
         except Exception as exc:
@@ -206,6 +206,7 @@ class InProcessCandidate:
         finally:
             self.last_call = CallStats()
             self.last_call.seconds = time.monotonic() - started
+            self.last_call.cpu_s = time.process_time() - cpu_started
             if self._measure_memory:
                 self.last_call.peak_bytes = max(0, _read_status(os.getpid()).get("VmHWM", 0) - rss_before)
                 self.peak_bytes = max(self.peak_bytes, self.last_call.peak_bytes)

@@ -61,7 +61,8 @@ class CandidateError(Exception):
 
 class CallStats:
     def __init__(self) -> None:
-        self.seconds = 0.0
+        self.seconds = 0.0  # wall time of the call: depends on the load, never a test's criterion
+        self.cpu_s = 0.0  # the worker's CPU time in the call: what a speed assertion may use
         self.peak_bytes = 0
 
 
@@ -487,6 +488,7 @@ class Worker:
             pass
         self.max_rss = rss_before
         started = time.monotonic()
+        cpu_before = self.cpu_seconds()
         try:
             write_message(
                 self.wfile, {"op": "call", "target": target, "name": name, "payload": payload}, encoder.buffers
@@ -513,6 +515,7 @@ class Worker:
             hwm = _read_status(self.process.pid).get("VmHWM", 0) if self.alive() else 0
             self.last_call = CallStats()
             self.last_call.seconds = time.monotonic() - started
+            self.last_call.cpu_s = max(0.0, self.cpu_seconds() - cpu_before)
             self.last_call.peak_bytes = max(0, max(hwm, self.max_rss) - rss_before)
 
     def _serve_callback(self, message: dict[str, Any], buffers: list[bytes]) -> None:
