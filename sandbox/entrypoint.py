@@ -57,6 +57,7 @@ CAP_SETUID = 7
 CHECKER_CAPS = (CAP_DAC_OVERRIDE, CAP_KILL, CAP_SETGID, CAP_SETUID)  # judge/backends/docker/limits.py (tested)
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 EXIT_BOX_ERROR = 70
+EXIT_EXPIRED = 75  # a warm box that gave up waiting: a run that claimed it just then starts a cold box (tested)
 
 
 class CapHeader(ctypes.Structure):
@@ -167,7 +168,7 @@ def wait_for_run() -> None:
     if idle:
         ready, _, _ = select.select([0], [], [], float(idle))
         if not ready:
-            os._exit(0)
+            os._exit(EXIT_EXPIRED)
 
 
 def main() -> None:

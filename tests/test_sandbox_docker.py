@@ -455,6 +455,26 @@ def test_with_warm_boxes_off_a_run_leaves_none(docker_backend, probe_problem) ->
 
 def test_the_entrypoint_reads_the_warm_idle_variable_of_warm_py() -> None:
     assert _entrypoint_constants()["IDLE_ENV"] == warm.IDLE_ENV
+    assert _entrypoint_constants()["EXIT_EXPIRED"] == warm.EXIT_EXPIRED
+
+
+@pytest.mark.docker
+def test_a_box_that_expires_as_it_is_claimed_falls_back_to_a_cold_box(
+    docker_backend,  # noqa: F811
+    probe_problem,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(warm.IDLE_ENV, "2")
+    monkeypatch.setattr(warm, "CLAIM_MARGIN_S", -60.0)  # claim it even at its expiry
+    backend, client, key = _none_waiting(docker_backend, probe_problem, warm_boxes=True)
+    config = backend.container_config(probe_problem.slug, probe_problem.limits.memory_mb, probe_problem.preload)
+    warm.leave(client, config, key)
+    [box] = warm.waiting(client, key)
+    box.wait(timeout=30)  # it gave up waiting (exit EXIT_EXPIRED), not yet removed: a claim can still win it
+    monkeypatch.setattr(warm, "waiting", lambda c, k=None: [box] if k == key else [])
+    monkeypatch.setattr(docker_backend_module.warm, "claim", lambda c, k, n: box)
+    result = runner.run(probe_problem, probe_problem.reference, "hidden", backend)
+    assert result.verdict is Verdict.ACCEPTED, result.message
 
 
 def test_the_warm_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

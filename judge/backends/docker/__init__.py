@@ -339,10 +339,20 @@ class DockerBackend:
             if box is None:
                 return self.run_container(config, archive, wall_s, job.progress)
             try:
-                return self.stream(box, archive, time.monotonic() + wall_s, claimed=True, progress=job.progress)
+                execution = self.stream(box, archive, time.monotonic() + wall_s, claimed=True, progress=job.progress)
+            except docker.errors.NotFound:
+                execution = None  # it expired and was removed between the claim and the attach
             finally:
                 remove_container(box)
                 _await_removal(box)
+            expired = execution is None or (
+                not execution.stdout
+                and execution.exit_code in (warm.EXIT_EXPIRED, None)
+                and not (execution.timed_out or execution.oom_killed)
+            )
+            if expired:  # it gave up waiting as we claimed it, before reading the run: judge in a cold box
+                return self.run_container(config, archive, wall_s, job.progress)
+            return execution
         finally:
             self._leave_warm(config, key, job.shard[1])
 
@@ -402,6 +412,15 @@ class DockerBackend:
         client = self._client()
         attached = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         sock = getattr(attached, "_sock", attached)
+        if claimed:  # a warm box that gave up waiting before the attach would never answer it
+            try:
+                container.reload()
+                running = container.status == "running"
+            except docker.errors.NotFound:
+                running = False
+            if not running:
+                _close_attach(attached)
+                raise docker.errors.NotFound(f"warm box {container.name} ended before its run arrived")
         reader = StreamReader(RESULT_STDOUT_LIMIT, ProgressScanner(progress))
         timed_out = False
         exited: dict[str, Any] = {}
@@ -442,15 +461,7 @@ class DockerBackend:
                 if reader.overflow:
                     break
         finally:
-            # The HTTP response the socket came from first: closed after its socket, it flushes a
-            # closed stream when collected, and Python 3.13 prints that ValueError at exit.
-            response = getattr(attached, "_response", None)
-            if response is not None:
-                try:
-                    response.close()
-                except (OSError, ValueError):
-                    pass
-            attached.close()
+            _close_attach(attached)
             with self._live_lock:
                 self._live.discard(container)
         if timed_out or reader.overflow:
@@ -474,6 +485,18 @@ class DockerBackend:
             oom_killed=oom,
             stdout_overflow=reader.overflow,
         )
+
+
+def _close_attach(attached: Any) -> None:
+    # The HTTP response the socket came from first: closed after its socket, it flushes a closed
+    # stream when collected, and Python 3.13 prints that ValueError at exit.
+    response = getattr(attached, "_response", None)
+    if response is not None:
+        try:
+            response.close()
+        except (OSError, ValueError):
+            pass
+    attached.close()
 
 
 def _await_removal(container: Any, timeout_s: float = 30.0) -> None:

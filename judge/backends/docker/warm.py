@@ -21,6 +21,7 @@ import json
 import os
 import socket
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -31,6 +32,8 @@ LABEL_WARM_USER = "judge.sandbox.user"  # host:uid of the only judge that may cl
 IDLE_ENV = "JUDGE_WARM_IDLE_S"  # the entry point's wait for a run (sandbox/entrypoint.py, tested)
 WARM_ENV = "JUDGE_SANDBOX_WARM"
 IDLE_S = 300.0
+EXIT_EXPIRED = 75  # sandbox/entrypoint.py's exit when it gives up waiting (tested)
+CLAIM_MARGIN_S = 20.0  # a box this close to its idle expiry is left to expire, not claimed
 MAX_WAITING = 2  # per user (or a spread run's box count): each holds an imported torch (~0.3 GB); the oldest goes first
 SETTINGS = "sandbox.json"
 
@@ -132,7 +135,10 @@ def claim(client: Any, key: str, new_name: str) -> Any | None:
 def _claim(client: Any, key: str, new_name: str) -> Any | None:
     import docker
 
+    too_old = time.time() - (idle_s() - CLAIM_MARGIN_S)
     for container in waiting(client, key):
+        if container.attrs.get("Created", 0) < too_old:
+            continue  # about to give up waiting (a claim now could meet its exit)
         names = container.attrs.get("Names") or []
         if not names:
             continue
