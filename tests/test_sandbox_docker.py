@@ -381,6 +381,70 @@ def test_a_box_killed_for_memory_reports_oom(docker_backend) -> None:  # noqa: F
     assert execution.oom_killed and not execution.timed_out
 
 
+def _claimed_box(docker_backend, script: str):  # noqa: F811
+    """A started, auto-removed box that reads its stdin and then runs `script`: as a claimed warm box is."""
+    config = docker_backend.container_config("claimed", memory_mb=0)
+    config["mem_limit"] = config["memswap_limit"] = 64 * 2**20
+    config["entrypoint"] = ["python3", "-c", "import sys\nsys.stdin.buffer.read()\n" + script]
+    config["auto_remove"] = True
+    container = docker_backend._client().containers.create(**config)
+    container.start()
+    return container
+
+
+@pytest.mark.docker
+def test_a_claimed_box_killed_for_memory_reports_oom(docker_backend) -> None:  # noqa: F811
+    container = _claimed_box(docker_backend, "blocks = []\nwhile True: blocks.append(bytearray(8 * 2**20))")
+    try:
+        execution = docker_backend.stream(container, b"", time.monotonic() + 60, claimed=True)
+    finally:
+        docker_backend_module.remove_container(container)
+    assert execution.exit_code == 137
+    assert execution.oom_killed and not execution.killed_outside and not execution.timed_out
+
+
+@pytest.mark.docker
+def test_a_claimed_box_killed_from_outside_is_not_out_of_memory(docker_backend) -> None:  # noqa: F811
+    container = _claimed_box(docker_backend, "import time\ntime.sleep(60)")
+    killer = threading.Timer(2.0, container.kill)
+    killer.start()
+    try:
+        execution = docker_backend.stream(container, b"", time.monotonic() + 60, claimed=True)
+    finally:
+        killer.cancel()
+        docker_backend_module.remove_container(container)
+    assert execution.exit_code == 137
+    assert execution.killed_outside and not execution.oom_killed and not execution.timed_out
+
+
+@pytest.mark.docker
+def test_a_warm_box_killed_mid_run_is_judged_again_in_a_cold_box(
+    docker_backend,  # noqa: F811
+    probe_problem,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """An outside SIGKILL (another judge's clean-up, an operator) is no verdict: the run is judged again."""
+    slow = tmp_path / "solution.py"  # each test takes 1.5 s: the kill after the first lands mid-run
+    slow.write_text("import time\n\n\ndef add(a, b):\n    time.sleep(1.5)\n    return a + b\n")
+    backend, client, key = _none_waiting(docker_backend, probe_problem, warm_boxes=True)
+    config = backend.container_config(probe_problem.slug, probe_problem.limits.memory_mb, probe_problem.preload)
+    warm.leave(client, config, key)
+    [box] = warm.waiting(client, key)
+    killed: list[str] = []
+
+    def kill_the_claimed_box(_line: dict) -> None:
+        if not killed:
+            killed.append(box.id)
+            docker_backend_module._kill(box)
+
+    result = runner.run(probe_problem, slow, "hidden", backend, progress=kill_the_claimed_box)
+    backend.wait_for_warm_boxes()
+    assert killed == [box.id], "the run did not claim the warm box (or reported no progress)"
+    assert result.verdict is Verdict.ACCEPTED, result.message
+    for waiting_box in warm.waiting(client, key):
+        warm.remove_waiting(client, waiting_box)
+
+
 @pytest.mark.docker
 def test_doctor_passes_on_a_ready_machine(docker_backend) -> None:  # noqa: F811
     from judge.backends.docker.doctor import diagnose

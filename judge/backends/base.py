@@ -99,6 +99,7 @@ class Execution:
     timed_out: bool = False
     oom_killed: bool = False
     stdout_overflow: bool = False
+    killed_outside: bool = False  # SIGKILLed by neither the kernel (memory) nor the backend (deadline)
     judged_by: str = ""  # the queue worker that judged it ("" when this process did)
 
 

@@ -350,7 +350,9 @@ class DockerBackend:
                 and execution.exit_code in (warm.EXIT_EXPIRED, None)
                 and not (execution.timed_out or execution.oom_killed)
             )
-            if expired:  # it gave up waiting as we claimed it, before reading the run: judge in a cold box
+            # it gave up waiting as we claimed it, before reading the run, or something outside the
+            # run killed it (not the kernel for memory, not our deadline): judge in a cold box
+            if expired or execution.killed_outside:
                 return self.run_container(config, archive, wall_s, job.progress)
             return execution
         finally:
@@ -412,6 +414,7 @@ class DockerBackend:
         client = self._client()
         attached = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         sock = getattr(attached, "_sock", attached)
+        events = _OomWatch(container.id) if claimed else None
         if claimed:  # a warm box that gave up waiting before the attach would never answer it
             try:
                 container.reload()
@@ -420,6 +423,7 @@ class DockerBackend:
                 running = False
             if not running:
                 _close_attach(attached)
+                events.close()
                 raise docker.errors.NotFound(f"warm box {container.name} ended before its run arrived")
         reader = StreamReader(RESULT_STDOUT_LIMIT, ProgressScanner(progress))
         timed_out = False
@@ -466,12 +470,14 @@ class DockerBackend:
                 self._live.discard(container)
         if timed_out or reader.overflow:
             _kill(container)
+        killed_outside = False
         if waiter is not None:
             waiter.join(timeout=30)
             exit_code = exited.get("StatusCode")
-            # auto-removed, so no State to read: only the kernel's OOM killer (or our kill, which
-            # timed_out and overflow account for) can SIGKILL a container's PID 1
-            oom = exit_code == 137 and not timed_out and not reader.overflow
+            # auto-removed, so no State to read: the engine's oom event says whether the kernel
+            # killed it for memory; a SIGKILL that is neither that nor our own kill came from outside
+            oom = events.saw_oom(wait_s=5.0 if exit_code == 137 else 0.0) and not timed_out
+            killed_outside = exit_code == 137 and not oom and not timed_out and not reader.overflow
         else:
             status = container.wait(timeout=30)
             container.reload()
@@ -484,6 +490,7 @@ class DockerBackend:
             timed_out=timed_out,
             oom_killed=oom,
             stdout_overflow=reader.overflow,
+            killed_outside=killed_outside,
         )
 
 
@@ -510,6 +517,55 @@ def _await_removal(container: Any, timeout_s: float = 30.0) -> None:
     except Exception as exc:  # requests' ReadTimeout
         if "timed out" not in str(exc).lower():
             raise
+
+
+class _OomWatch:
+    """The engine's events for one claimed box, from before its run: did the kernel OOM-kill it?
+
+    An auto-removed box leaves no State.OOMKilled to read; its `oom` event is the record. The
+    subscription is made here, before the run is sent, and read in a thread until the box dies.
+    """
+
+    def __init__(self, container_id: str) -> None:
+        self._oom = threading.Event()
+        self._done = threading.Event()
+        try:
+            self._stream = engine().api.events(
+                filters={"container": container_id, "event": ["oom", "die"]}, decode=True
+            )
+        except Exception:  # no events: an exit of 137 then reads as killed from outside (judged again)
+            self._stream = None
+            self._done.set()
+            return
+        threading.Thread(target=self._read, name="judge-box-events", daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            for event in self._stream:
+                action = event.get("Action") or event.get("status")
+                if action == "oom":
+                    self._oom.set()
+                elif action == "die":
+                    break
+        except Exception:
+            pass  # closed, or the engine went away
+        finally:
+            self._done.set()
+            self.close()
+
+    def saw_oom(self, wait_s: float) -> bool:
+        """Whether an oom event came, waiting up to `wait_s` for the box's die event to arrive."""
+        if wait_s:
+            self._done.wait(wait_s)
+        self.close()
+        return self._oom.is_set()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.close()
+            except Exception:
+                pass
 
 
 def _wait_exit(container_id: str, into: dict[str, Any]) -> None:

@@ -16,6 +16,8 @@ On by default; `judge sandbox warm --off` (or JUDGE_SANDBOX_WARM=0) turns it off
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -36,6 +38,7 @@ EXIT_EXPIRED = 75  # sandbox/entrypoint.py's exit when it gives up waiting (test
 CLAIM_MARGIN_S = 20.0  # a box this close to its idle expiry is left to expire, not claimed
 MAX_WAITING = 2  # per user (or a spread run's box count): each holds an imported torch (~0.3 GB); the oldest goes first
 SETTINGS = "sandbox.json"
+LOCK = "warm.lock"
 
 
 def user_label() -> str:
@@ -118,17 +121,37 @@ def claimer(name: str) -> tuple[int, str] | None:
     return None
 
 
-_claiming = threading.Lock()  # the shards of one spread run claim one after another
+_claiming = threading.Lock()
+
+
+@contextlib.contextmanager
+def _boxes_locked():
+    """Claims and removals of waiting boxes, one at a time for this user (threads and processes).
+
+    The engine resolves a name before it acts on it, so a removal by a listed name racing a claim
+    (a rename) could still stop the box just claimed, and two claims of one box in flight together
+    could both succeed. Neither can interleave under this lock; a claimer still checks that the
+    box carries its name after the rename.
+    """
+    with _claiming:
+        try:
+            path = data_dir() / LOCK
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a")  # held for the block
+        except OSError:
+            handle = None  # no data folder: this process's threads are still serialized
+        try:
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            if handle is not None:
+                handle.close()  # releases the flock
 
 
 def claim(client: Any, key: str, new_name: str) -> Any | None:
-    """A waiting box of this configuration, now ours alone (renamed `new_name`); None when there is none.
-
-    The engine's rename does not check the name it was asked to replace once it has found the
-    box, so two claims of one box in flight together could both succeed: claims from this process
-    are serialized, and a claimer checks the box carries its name after the rename.
-    """
-    with _claiming:
+    """A waiting box of this configuration, now ours alone (renamed `new_name`); None when there is none."""
+    with _boxes_locked():
         return _claim(client, key, new_name)
 
 
@@ -163,11 +186,12 @@ def leave(client: Any, config: dict[str, Any], key: str, want: int = 1) -> None:
     if len(mine) >= want:
         return
     # room for this box: the oldest boxes of other configurations go first
-    ours = {c.id for c in mine}
-    others = sorted((c for c in waiting(client) if c.id not in ours), key=lambda c: c.attrs.get("Created", 0))
-    excess = len(mine) + 1 + len(others) - max(MAX_WAITING, want)
-    for container in others[: max(0, excess)]:
-        remove_waiting(client, container)
+    with _boxes_locked():
+        ours = {c.id for c in waiting(client, key)}
+        others = sorted((c for c in waiting(client) if c.id not in ours), key=lambda c: c.attrs.get("Created", 0))
+        excess = len(ours) + 1 + len(others) - max(MAX_WAITING, want)
+        for container in others[: max(0, excess)]:
+            _remove_listed(client, container)
     box = dict(config)
     box["labels"] = {
         LABEL_WARM: key,
@@ -184,6 +208,11 @@ def leave(client: Any, config: dict[str, Any], key: str, want: int = 1) -> None:
 def remove_waiting(client: Any, container: Any) -> str:
     """Remove a box listed as waiting, by the name it was listed under: a box claimed since then has
     been renamed, so another judge's run in it is left alone (removal by id would kill it)."""
+    with _boxes_locked():
+        return _remove_listed(client, container)
+
+
+def _remove_listed(client: Any, container: Any) -> str:
     import docker
 
     name = (container.attrs.get("Names") or [""])[0].lstrip("/")
