@@ -301,3 +301,47 @@ def test_tracebacks_show_the_candidate_s_frames_only(tmp_path: Path) -> None:
         text = worker.candidate_traceback(exc)
     assert "judge_harness" not in text and "<frozen" not in text
     assert text.count(str(submission)) == 2 and "in inner" in text and "ZeroDivisionError" in text
+
+
+_BURN = """
+import sys, threading, time
+
+def burn(seconds):
+    started = time.thread_time()
+    while time.thread_time() - started < seconds:
+        pass
+
+if sys.argv[1] == "thread":  # a thread that has exited by the reading: only the ticks hold its time
+    helper = threading.Thread(target=burn, args=(0.2,))
+    helper.start()
+    helper.join()
+burn(0.1234)
+print(time.process_time(), flush=True)
+sys.stdin.read()
+"""
+
+
+def _cpu_reading(kind: str) -> tuple[float | None, float]:
+    import subprocess
+
+    from judge_harness.remote import process_cpu_seconds
+
+    process = subprocess.Popen([sys.executable, "-c", _BURN, kind], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        own = float(process.stdout.readline())  # its own clock_gettime(CPUTIME), to the nanosecond
+        return process_cpu_seconds(process.pid), own
+    finally:
+        process.stdin.close()
+        process.wait()
+
+
+def test_a_process_cpu_reading_is_exact_to_the_millisecond_not_the_clock_tick() -> None:
+    """The take-home time ratio divides workload CPU times of a few hundred ms: 10 ms ticks are 5%."""
+    for _ in range(3):
+        reading, own = _cpu_reading("main")
+        assert reading is not None and abs(reading - own) < 0.003, (reading, own)
+
+
+def test_a_process_cpu_reading_counts_threads_that_have_exited() -> None:
+    reading, own = _cpu_reading("thread")
+    assert own > 0.3 and reading is not None and abs(reading - own) < 0.025, (reading, own)
