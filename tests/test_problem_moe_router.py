@@ -135,3 +135,43 @@ def test_half_precision_near_tie_really_needs_float32(dtype, step):
     assert half[0, 0] == half[0, 1]
     full = F.softmax(logits.float(), dim=-1)
     assert full[0, 1] > full[0, 0]
+
+
+driver = load(PROBLEM / "driver.py", "moe_router_driver")
+
+
+@pytest.mark.parametrize("layout", ["transposed", "strided"])
+def test_driver_layouts_keep_values_and_break_contiguity(layout):
+    # the hidden non-contiguous tests rely on this: tensors arrive contiguous from the wire
+    x, w = oracle.grid_case(7, 5, 6, torch.float32, seed=4)
+    mask = torch.tensor([[1, 0], [1, 1], [0, 1]])
+    for t in (x, w, mask):
+        laid = driver._layout(t, layout)
+        assert torch.equal(laid, t) and not laid.is_contiguous()
+    with pytest.raises(RuntimeError):
+        driver._layout(mask, "transposed").view(-1)
+    (index, weight, dropped), non_contiguous = driver.route_in_layout(
+        reference, x, w, {"k": 2, "capacity_factor": 1.0}, layout
+    )
+    expected = oracle.route_oracle(x, w, 2, 1.0)
+    assert non_contiguous and torch.equal(index, expected.expert_index) and torch.equal(dropped, expected.dropped)
+    logits = (x.double() @ w.double()).float()[:6]
+    loss, grad, has_grad_fn = driver.loss_and_grad(reference, logits, 2, mask, layout)
+    balance = oracle.balance_oracle(logits, 2, mask)
+    assert has_grad_fn
+    torch.testing.assert_close(loss.double(), balance.loss, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(grad.double(), balance.grad, atol=1e-5, rtol=1e-4)
+
+
+def test_mixed_logit_sizes_need_a_per_token_shift():
+    # the hidden mixed-magnitude tests: a shift by the batch's largest logit gives NaN, a per-token one does not
+    logits = torch.tensor([[0.0, 1.0, -0.5], [1e4, 1e4 - 1.0, 1e4 - 0.5], [-1e4, -1e4 + 1.0, -1e4 + 3.0]])
+    z = (logits - logits.max()).exp()
+    assert torch.isnan(z / z.sum(-1, keepdim=True)).any()
+    assert torch.isfinite(F.softmax(logits, dim=-1)).all()
+    for name in ("route_softmax_global_max.patch", "loss_softmax_global_max.patch"):
+        wrong = load_wrong("moe-router", name)
+        assert (
+            torch.isnan(wrong.load_balancing_loss(logits, 1)).item()
+            or torch.isnan(wrong.route(logits, torch.eye(3), k=1, capacity_factor=2.0)[1]).any()
+        )

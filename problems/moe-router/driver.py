@@ -1,15 +1,47 @@
 """Worker-side helpers for moe-router: run autograd next to the submission.
 
 Tests call these as `candidate.driver.<name>(...)`; each gets the submission module first and
-returns plain tensors, since autograd graphs cannot cross the process boundary.
+returns plain tensors, since autograd graphs cannot cross the process boundary. Tensors arrive
+contiguous from the wire, so a non-contiguous layout is built here, in the worker.
 """
 
 from torch import Tensor
 
 
-def loss_and_grad(module, router_logits: Tensor, k: int, attention_mask: Tensor | None = None):
-    """(loss, d loss / d router_logits, has_grad_fn) with router_logits as a leaf that keeps the caller's strides."""
-    leaf = router_logits.detach().requires_grad_(True)
+def _layout(t: Tensor, layout: str | None) -> Tensor:
+    """The same values as the 2-D t in another memory layout.
+
+    "transposed": stored column-major (a transposed view that .view(-1) refuses);
+    "strided": every other column of a tensor twice as wide (a slice with column stride 2).
+    """
+    if layout is None:
+        return t
+    if layout == "transposed":
+        return t.T.contiguous().T
+    if layout == "strided":
+        wide = t.new_zeros(t.shape[0], 2 * t.shape[1])
+        wide[:, ::2] = t
+        return wide[:, ::2]
+    raise ValueError(f"unknown layout {layout!r}")
+
+
+def route_in_layout(module, x: Tensor, w_gate: Tensor, kwargs: dict, layout: str):
+    """route() with x and w_gate laid out non-contiguously here; (outputs, both inputs non-contiguous)."""
+    xl, wl = _layout(x, layout), _layout(w_gate, layout)
+    non_contiguous = not xl.is_contiguous() and not wl.is_contiguous()
+    return module.route(xl, wl, **kwargs), non_contiguous
+
+
+def loss_and_grad(
+    module, router_logits: Tensor, k: int, attention_mask: Tensor | None = None, layout: str | None = None
+):
+    """(loss, d loss / d router_logits, has_grad_fn) with router_logits as a leaf.
+
+    layout lays router_logits and attention_mask out non-contiguously here (see _layout).
+    """
+    leaf = _layout(router_logits.detach(), layout).detach().requires_grad_(True)
+    if attention_mask is not None:
+        attention_mask = _layout(attention_mask, layout)
     loss = module.load_balancing_loss(leaf, k, attention_mask)
     has_grad_fn = loss.grad_fn is not None
     if has_grad_fn:

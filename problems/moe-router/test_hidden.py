@@ -28,10 +28,17 @@ def describe(x, w_gate, kwargs) -> str:
     return f"x {tuple(x.shape)}, w_gate {tuple(w_gate.shape)}, {str(x.dtype).removeprefix('torch.')}, {kwargs}"
 
 
-def check_route(candidate, x, w_gate, label="", **kwargs):
-    """All three outputs against the oracle (exact index and dropped, combine_weight within tolerance)."""
+def check_route(candidate, x, w_gate, label="", layout=None, **kwargs):
+    """All three outputs against the oracle (exact index and dropped, combine_weight within tolerance).
+
+    layout ("transposed", "strided") lays x and w_gate out non-contiguously in the worker.
+    """
     expected = route_oracle(x, w_gate, **kwargs)
-    out = candidate.route(x, w_gate, **kwargs)
+    if layout is None:
+        out = candidate.route(x, w_gate, **kwargs)
+    else:
+        out, non_contiguous = candidate.driver.route_in_layout(x, w_gate, kwargs, layout)
+        assert non_contiguous, f"test bug: the {layout} layout is contiguous"
     assert isinstance(out, tuple) and len(out) == 3, f"route must return a 3-tuple, got {type(out).__name__}"
     index, weight, dropped = out
     where = (label + "; " if label else "") + describe(x, w_gate, kwargs) + f"; capacity {expected.capacity}"
@@ -41,8 +48,8 @@ def check_route(candidate, x, w_gate, label="", **kwargs):
     return out
 
 
-def check_loss(candidate, logits, k, mask=None, label="", grad=True):
-    """The loss and (float32 / float64) its gradient against the oracle."""
+def check_loss(candidate, logits, k, mask=None, label="", grad=True, layout=None):
+    """The loss and (float32 / float64) its gradient against the oracle; layout as in check_route."""
     expected = balance_oracle(logits, k, mask)
     mask_text = "no mask" if mask is None else f"mask {tuple(mask.shape)} {str(mask.dtype).removeprefix('torch.')}"
     where = (label + "; " if label else "") + f"router_logits {tuple(logits.shape)} {logits.dtype}, k={k}, {mask_text}"
@@ -50,7 +57,7 @@ def check_loss(candidate, logits, k, mask=None, label="", grad=True):
         loss = candidate.load_balancing_loss(logits, k, mask)
         assert_close(loss, expected.loss.to(logits.dtype), name=f"loss ({where})")
         return
-    loss, g, has_grad_fn = candidate.driver.loss_and_grad(logits, k, mask)
+    loss, g, has_grad_fn = candidate.driver.loss_and_grad(logits, k, mask, layout)
     assert_close(loss, expected.loss.to(logits.dtype), name=f"loss ({where})")
     assert has_grad_fn and g is not None, f"the loss is not differentiable with respect to router_logits ({where})"
     assert_close(g, expected.grad.to(logits.dtype), name=f"d loss / d router_logits ({where})")
@@ -214,6 +221,27 @@ def test_route_large_logits(candidate, dtype):
             )
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_route_tokens_of_very_different_logit_sizes(candidate, dtype):
+    # the softmax is stable per token: a shift by the batch's largest logit (not each token's)
+    # underflows every exp of the tokens far below it, giving 0 / 0 = NaN gates
+    t = DTYPES[dtype]
+    x = torch.tensor(
+        [[1e4, 1e4 - 0.5, 1e4 - 1.0, 1e4 - 2.0], [0.0, 1.0, -0.5, 0.25], [-1e4, -1e4 + 2.0, -1e4 + 0.5, -1e4 - 1.0]],
+        dtype=t,
+    )
+    for renormalize in (True, False):
+        check_route(
+            candidate,
+            x,
+            torch.eye(4, dtype=t),
+            "token logits ~1e4, ~1 and ~-1e4 in one batch",
+            k=2,
+            capacity_factor=2.0,
+            renormalize=renormalize,
+        )
+
+
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_half_inputs_route_in_float32(candidate, dtype):
     # logits = 512 + s * v: the differences vanish if the logits are rounded to half precision
@@ -246,11 +274,10 @@ def test_output_dtypes(candidate):
 
 
 def test_route_non_contiguous_inputs(candidate):
+    # tensors cross to the worker contiguous: the driver lays them out there
     x, w = grid_case(7, 5, 6, torch.float32, seed=4)
-    xt, wt = x.T.contiguous().T, w.T.contiguous().T  # same values, column-major strides
-    assert not xt.is_contiguous() and not wt.is_contiguous()
-    check_route(candidate, xt, wt, "column-major x and w_gate", k=2, capacity_factor=0.75)
-    check_route(candidate, x[::2], w[:, ::2], "strided slices", k=2, capacity_factor=1.0)
+    check_route(candidate, x, w, "column-major x and w_gate", layout="transposed", k=2, capacity_factor=0.75)
+    check_route(candidate, x, w, "x and w_gate with column stride 2", layout="strided", k=2, capacity_factor=1.0)
 
 
 def test_inputs_unchanged_and_calls_independent(candidate):
@@ -339,6 +366,19 @@ def test_loss_large_logits(candidate, dtype):
         check_loss(candidate, logits, k, torch.tensor([[True, False, True]]), "logits ~1e4, masked")
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_loss_tokens_of_very_different_logit_sizes(candidate, dtype):
+    # per-token stable softmax: a shift by the batch's largest logit gives NaN for the tokens far
+    # below it, and padding tokens (whose logits may be anything) must not do that to valid ones
+    logits = torch.tensor(
+        [[0.0, 1.0, -0.5], [1e4, 1e4 - 1.0, 1e4 - 0.5], [0.5, 0.0, 0.25], [-1e4, -1e4 + 1.0, -1e4 + 3.0]],
+        dtype=DTYPES[dtype],
+    )
+    check_loss(candidate, logits, 2, None, "token logits ~1, ~1e4 and ~-1e4 in one batch")
+    check_loss(candidate, logits, 2, torch.tensor([[1, 0], [1, 1]]), "padding token at ~1e4, valid ones ~1 and ~-1e4")
+    check_loss(candidate, logits, 1, torch.tensor([[1, 0], [1, 0]]), "padding tokens at ~1e4 and ~-1e4")
+
+
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_loss_half_precision_softmax_in_float32(candidate, dtype):
     # token 0 is a near tie that only float32 probabilities resolve (expert 1); the others pick expert 0
@@ -350,11 +390,13 @@ def test_loss_half_precision_softmax_in_float32(candidate, dtype):
 
 
 def test_loss_non_contiguous(candidate):
+    # tensors cross to the worker contiguous: the driver lays logits and mask out there, with the
+    # same values (row-major [1, 0, 1, 1, 0, 1]); a mask the worker stores column-major refuses .view(-1)
     logits = grid_logits(6, 5, torch.float32, seed=8)
-    mask = torch.tensor([[1, 0], [1, 1], [0, 1]])
-    logits_t, mask_t = logits.T.contiguous().T, mask.T  # mask_t (2, 3): row-major [1, 1, 0, 0, 1, 1]
-    assert not logits_t.is_contiguous() and not mask_t.is_contiguous()
-    check_loss(candidate, logits_t, 2, mask_t, "column-major logits, transposed mask (2, 3)")
+    for mask_dtype, layout in ((torch.int64, "transposed"), (torch.bool, "strided")):
+        mask = torch.tensor([[1, 0], [1, 1], [0, 1]]).to(mask_dtype)
+        check_loss(candidate, logits, 2, mask, f"{layout} logits and mask (3, 2) {mask_dtype}", layout=layout)
+    check_loss(candidate, logits, 1, None, "transposed logits, no mask", layout="transposed")
 
 
 def test_two_losses_in_one_graph(candidate):
