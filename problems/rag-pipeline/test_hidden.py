@@ -94,6 +94,15 @@ def test_chunk_rejects_bad_overlap(candidate):
     for max_words, overlap in ((5, 5), (5, 7), (5, -1), (0, 0), (1, 1)):
         with expect_raises("ValueError"):
             candidate.chunk_document("d", "a b c d e f g", max_words=max_words, overlap_words=overlap)
+    # the arguments are checked whatever the text: an empty document is no excuse
+    for text in ("", "  \n\t "):
+        for max_words, overlap in ((3, 3), (3, -1)):
+            call = f"chunk_document('d', {text!r}, max_words={max_words}, overlap_words={overlap})"
+            try:
+                with expect_raises("ValueError"):
+                    candidate.chunk_document("d", text, max_words=max_words, overlap_words=overlap)
+            except AssertionError as error:
+                raise AssertionError(f"{call}: {error} (bad overlap_words must raise even for empty text)") from None
 
 
 WORDS = st.sampled_from(["alpha", "b", "42", "naïve", "e-mail", "(x)", "日本", "Zeta.", "a,b"])
@@ -169,7 +178,8 @@ def test_bm25_tokenization(candidate):
         "t#2": "email example 42",
         "t#3": "Straße STRASSE \ufb01le file",  # str.lower, not casefold: "ß" and the "fi" ligature stay
     }
-    for query in ("e mail", "EXAMPLE.COM", "42", "caf", "2fa", "strasse", "file"):
+    # the query side too: "Straße" is the terms stra, e (not strasse), "\ufb01le" is le (not file)
+    for query in ("e mail", "EXAMPLE.COM", "42", "caf", "2fa", "strasse", "file", "Straße", "\ufb01le"):
         actual = bm25_search(candidate, texts, query, 5)
         expected = oracle.bm25_scores(list(texts.items()), query, 1.5, 0.75)
         check_ranking(actual, expected, 5, name=f"BM25Index().search({query!r}, 5) on {texts}")
@@ -192,6 +202,12 @@ def test_bm25_ties_by_chunk_id(candidate):
     check_ranking(actual, oracle.bm25_scores(list(texts.items()), "same", 1.5, 0.75), 10, name="search('same', 10)")
     ids = [chunk_id for chunk_id, _ in actual]
     assert ids == ["d#1", "d#10", "d#3"], f"equal scores must be ordered by chunk_id ascending: got {ids}"
+    # the tie straddles the cut: of three equal scores, k=2 keeps the two smallest ids (not the first added)
+    actual = bm25_search(candidate, texts, "same", 2)
+    ids = [chunk_id for chunk_id, _ in actual]
+    assert ids == ["d#1", "d#10"], (
+        f"search('same', 2) where d#3, d#1, d#10 (added in that order) tie: expected ['d#1', 'd#10'], got {ids}"
+    )
 
 
 def test_bm25_statistics_cover_every_add(candidate):
@@ -346,6 +362,12 @@ def test_vector_ties_by_chunk_id(candidate):
     check_ranking(actual, expected, 4, name="VectorIndex.search('q', 4) with identical embeddings", dtype="float32")
     ids = [chunk_id for chunk_id, _ in actual]
     assert ids == ["t#1", "t#10", "t#2", "t#0"], f"equal cosines must be ordered by chunk_id ascending: got {ids}"
+    # the tie straddles the cut: k=2 keeps the two smallest ids of the three equal cosines
+    actual, _, _ = vector_case(candidate, table, texts, "q", 2)
+    ids = [chunk_id for chunk_id, _ in actual]
+    assert ids == ["t#1", "t#10"], (
+        f"VectorIndex.search('q', 2) where t#2, t#10, t#1 (added in that order) tie: expected ['t#1', 't#10'], got {ids}"
+    )
 
 
 def test_vector_scale_invariant(candidate):
@@ -367,6 +389,15 @@ def test_vector_half_precision_large_values(candidate):
             f"cosine of {chunk_id!r} is {score} for float16 embeddings of norm ~1600 (overflow?)"
         )
     check_ranking(actual, expected, 8, name="VectorIndex.search on float16 embeddings of norm ~1600", dtype="float16")
+    # entries up to ~60,000, rows of norm ~1e5: the norm itself overflows float16 (normalising in float16 gives 0)
+    table = {
+        text: [max(-60000.0, min(60000.0, x)) for x in row]
+        for text, row in random_table([*texts.values(), "query"], seed=6, dim=16, scale=25000.0).items()
+    }
+    actual, expected, _ = vector_case(candidate, table, texts, "query", 8, dtype=torch.float16)
+    check_ranking(
+        actual, expected, 8, name="VectorIndex.search on float16 embeddings (query too) of norm ~1e5", dtype="float16"
+    )
 
 
 def test_vector_empty_index(candidate):
@@ -431,6 +462,32 @@ def test_vector_indexes_are_independent(candidate):
         ids = list(texts)
         expected = oracle.cosine_scores(ids, table_embed(table)(list(texts.values())), table_embed(table)(["q"]))
         check_ranking(index.search("q", 5), expected, 5, name=f"the {name} of two VectorIndex objects", dtype="float32")
+
+
+def test_indexes_leave_caller_data_alone(candidate):
+    # runs in the worker (driver.caller_data): lists and tensors cross the process boundary as copies
+    texts = [f"text {i} cat" for i in range(7)] + ["query cat"]
+    rows = random_table(texts, seed=17, dim=8, scale=5.0)
+    ids = [f"k#{i}" for i in range(7)]
+    batches = [dict(zip(ids[a:b], texts[a:b], strict=True)) for a, b in ((0, 3), (3, 5), (5, 7))]
+    table = [rows[text] for text in texts]
+    seen = candidate.driver.caller_data(batches, "query cat", table, texts)
+    sent = [list(batch) for batch in batches]
+    for index, name in (("bm25", "BM25Index"), ("vector", "VectorIndex")):
+        held = seen[f"{index}_lists"]
+        assert held == sent, (
+            f"{name}.add(list) three times, with searches between: the caller's lists hold {held} afterwards, "
+            f"they were {sent} (the index must not keep and extend the caller's list)"
+        )
+    expected = torch.tensor(table, dtype=torch.float32)
+    changed = (seen["table"] != expected).any(dim=1).nonzero().flatten().tolist()
+    if changed:
+        row = changed[0]
+        raise AssertionError(
+            "VectorIndex.add/search wrote into the tensors embed returned (views of the caller's embedding table): "
+            f"rows {changed} changed, row {row} holds {seen['table'][row].tolist()[:3]}... instead of "
+            f"{table[row][:3]}... (normalise a copy, not in place)"
+        )
 
 
 # ---------------------------------------------------------------- reciprocal_rank_fusion
@@ -716,6 +773,23 @@ def test_prompt_contains_labelled_chunks(candidate):
     assert not leaked, f"the prompt contains chunks that were not retrieved: {leaked[:5]}"
 
 
+def test_answer_retrieves_once(candidate):
+    # answer = one retrieval: one query embedding, one reranker call, one llm call
+    docs = help_desk_corpus()
+    embed, reranker = CallLog(concept_embed), CallLog(crc_reranker)
+    llm = CallLog(lambda prompt: "I do not know.")
+    rag = pipeline(candidate, embed=embed, llm=llm, reranker=reranker)
+    rag.add_documents(docs)
+    for query in (LEXICAL_QUESTION, SEMANTIC_QUESTION):
+        embeds, reranks, llms = embed.count, reranker.count, llm.count
+        rag.answer(query)
+        counts = (embed.count - embeds, reranker.count - reranks, llm.count - llms)
+        assert counts == (1, 1, 1), (
+            f"answer({query!r}) with a reranker called embed {counts[0]}, the reranker {counts[1]} and the llm "
+            f"{counts[2]} times; one retrieval per answer: each exactly once"
+        )
+
+
 def test_citations_only_retrieved_ids(candidate):
     docs = help_desk_corpus()
     retrieved = [c["chunk_id"] for c in oracle_retrieve(docs, SEMANTIC_QUESTION)]
@@ -723,6 +797,7 @@ def test_citations_only_retrieved_ids(candidate):
     reply = (
         f" Mileage is repaid [{first}]. See also [made-up#3] and [memo-40#0]\n"
         f"and [{second}], again [{first}] [ {second} ] [{first}, {second}] [{fourth.upper()}] [see [{third}]].\n"
+        f"Maybe [ {fourth} ] or [{fourth} ].\n"
     )
     llm = CallLog(lambda prompt: reply)
     rag = pipeline(candidate, llm=llm)
@@ -734,7 +809,8 @@ def test_citations_only_retrieved_ids(candidate):
     assert answer.text == reply, f"Answer.text must be the llm reply unchanged, got {answer.text!r}"
     assert answer.citations == [first, second, third], (
         f"the reply cites {first}, made-up#3 (invented), memo-40#0 (indexed but not retrieved), {second}, "
-        f"{fourth.upper()} (not an id: ids match exactly) and [{third}] inside other brackets; citations must be "
+        f"{fourth.upper()} and [ {fourth} ] (not ids: ids match exactly, case and spaces included) and [{third}] "
+        "inside other brackets; citations must be "
         f"{[first, second, third]} (retrieved ids, first appearance order), got {answer.citations!r}"
     )
 
