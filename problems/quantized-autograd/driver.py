@@ -74,6 +74,11 @@ def apply_backward(
     return y.detach().clone(), _grad_or_none(x), _grad_or_none(scale), name
 
 
+def apply_forward(module, x: Tensor, scale: Tensor, bits: int, signed: bool, axis: int | None) -> Tensor:
+    """y of LSQFakeQuantize.apply(x, scale, bits, signed, axis), bypassing lsq_fake_quantize."""
+    return module.LSQFakeQuantize.apply(x, scale, bits, signed, axis).detach()
+
+
 def two_quantizers(
     module,
     x1: Tensor,

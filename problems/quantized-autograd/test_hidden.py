@@ -215,6 +215,19 @@ def test_half_and_mixed_precision_inputs(candidate, tolerances, x_dtype, scale_d
     check_against_oracle(candidate, tolerances, x, scale, grad_out, 8, True, 0)
 
 
+@pytest.mark.parametrize("scale_dtype", [torch.float16, torch.float32], ids=["float16-scale", "float32-scale"])
+def test_half_sums_do_not_overflow(candidate, tolerances, scale_dtype):
+    # every v is above qmax = 127, so sum(g_out * d) = 1024 * 127 = 130048 is beyond float16's
+    # max (65504) while grad_s = g * sum = sqrt(1024 * 127) = 360.6 is not: the sum and the
+    # product with g stay in float32 and only grad_s is cast back
+    s = 0.0625  # power of two: x / s is exact
+    v = torch.linspace(140.0, 250.0, 1024, dtype=torch.float64).round().reshape(32, 32)
+    x, scale = (v * s).to(torch.float16), torch.tensor(s, dtype=scale_dtype)
+    grad_out = torch.ones(32, 32, dtype=torch.float16)
+    label = "x float16 above the clamp, sum(g_out * d) = 130048 > float16 max"
+    check_against_oracle(candidate, tolerances, x, scale, grad_out, 8, True, None, label)
+
+
 # -- numerical stability --------------------------------------------------------------------
 
 
@@ -256,6 +269,18 @@ def test_tiny_scale_overflow_per_channel(candidate, tolerances):
     scale = torch.tensor([tiny, 0.5])
     grad_out = torch.tensor([[1.0, 1.0, 1.0, 1.0], [-1.0, 2.0, 1.0, 0.5]])
     check_against_oracle(candidate, tolerances, x, scale, grad_out, 4, False, 0, "tiny scale")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_subnormal_scale_no_nan(candidate, tolerances, dtype):
+    # a subnormal scale is a finite number > 0; 1 / s overflows to inf there, so x * (1 / s)
+    # gives 0 * inf = nan for x = 0, while x / s = 0
+    s = 2.0**-140 if dtype == "float32" else 2.0**-1070
+    x = torch.tensor([0.0, 3.0 * s, -5.25 * s, 200.0 * s, 1.0, -1.0], dtype=torch.float64).to(DTYPES[dtype])
+    scale = torch.tensor(s, dtype=DTYPES[dtype])
+    grad_out = torch.tensor([1.0, -2.0, 0.5, 1.5, -1.0, 3.0], dtype=DTYPES[dtype])
+    label = f"subnormal scale s = {s!r}, x / s = [0, 3, -5.25, 200, 1 / s, -1 / s]"
+    check_against_oracle(candidate, tolerances, x, scale, grad_out, 8, True, None, label)
 
 
 # -- the autograd.Function itself -------------------------------------------------------------
@@ -438,13 +463,14 @@ def test_per_tensor_scale_with_several_elements(candidate):
 
 
 @pytest.mark.parametrize(
-    "scale_shape, axis",
-    [((4,), 1), ((3, 1), 1), ((5,), 0), ((1,), -1)],
-    ids=["wrong-channel-count", "2d-scale", "too-long", "one-element-per-channel"],
+    "x_shape, scale_shape, axis",
+    [((4, 3), (4,), 1), ((4, 3), (3, 1), 1), ((4, 3), (5,), 0), ((4, 3), (1,), -1), ((4, 1), (), 1)],
+    ids=["wrong-channel-count", "2d-scale", "too-long", "one-element-per-channel", "0-d-scale-one-channel"],
 )
-def test_per_channel_scale_shape(candidate, scale_shape, axis):
+def test_per_channel_scale_shape(candidate, x_shape, scale_shape, axis):
+    # per channel the scale's shape is exactly (x.shape[axis],): a 0-d scale is not (1,)
     with expect_raises("ValueError"):
-        candidate.lsq_fake_quantize(torch.randn(4, 3), torch.full(scale_shape, 0.1), bits=4, axis=axis)
+        candidate.lsq_fake_quantize(torch.randn(x_shape), torch.full(scale_shape, 0.1), bits=4, axis=axis)
 
 
 @pytest.mark.parametrize(
@@ -453,6 +479,17 @@ def test_per_channel_scale_shape(candidate, scale_shape, axis):
 def test_axis_out_of_range(candidate, shape, axis):
     with expect_raises("ValueError"):
         candidate.lsq_fake_quantize(torch.randn(shape), torch.full((3,), 0.1), bits=4, axis=axis)
+
+
+@pytest.mark.parametrize(
+    "bits, scale, axis",
+    [(9, (0.1,), None), (4, (0.1, 0.0, 0.2), 1), (4, (0.1, 0.2), 1), (4, (0.1, 0.2, 0.3), None)],
+    ids=["bits-9", "scale-with-a-zero", "scale-shape", "several-elements-per-tensor"],
+)
+def test_function_apply_raises(candidate, bits, scale, axis):
+    # the checks belong to the Function (its forward), not only to the wrapper
+    with expect_raises("ValueError"):
+        candidate.driver.apply_forward(torch.randn(4, 3), torch.tensor(scale).squeeze(), bits, True, axis)
 
 
 # -- training smoke check ---------------------------------------------------------------------
