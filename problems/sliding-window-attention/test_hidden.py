@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from swa_oracle import banded_attention, make_qkv, naive_attention
 
-from judge_harness import assert_close, expect_raises
+from judge_harness import CandidateError, assert_close, expect_raises
 
 # The checker's tensors are small and it runs beside the worker on the same cores: one thread
 # keeps its OpenMP pool from contending with the submission's.
@@ -194,6 +194,22 @@ def test_all_logits_near_plus_minus_1e4_fp64(candidate, offset):
     check(candidate, q, k, v, 40, block_size=32)
 
 
+def test_logits_near_minus_1e12_fp64_get_a_true_mask(candidate):
+    # integer q, k (q[..., 0] = -2**41, k[..., 0] = 1) and scale 1/2 make every float64 logit
+    # exact: -2**40 (~ -1.1e12) plus a few halves per key. A finite mask value such as -1e9
+    # then outweighs every visible key, so masked keys must get weight 0 (-inf, or skipped).
+    B, H, Hkv, T, D, window = 1, 2, 1, 80, 4, 16
+    g = torch.Generator().manual_seed(57)
+    q = torch.randint(-2, 3, (B, H, T, D), generator=g).double()
+    k = torch.randint(-2, 3, (B, Hkv, T, D), generator=g).double()
+    q[..., 0] = -(2.0**41)
+    k[..., 0] = 1
+    v = torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
+    check(candidate, q, k, v, window, block_size=16)
+    cache = candidate.SlidingWindowKVCache(window)
+    feed(candidate, cache, q, k, v, [10] + [1] * 20 + [50], window, "float64 logits near -1.1e12")
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 def test_dtypes_output_dtype_and_accuracy(candidate, dtype):
     q, k, v = make_qkv(2, 4, 2, 160, 32, seed=31, dtype=dtype)
@@ -228,6 +244,40 @@ def test_half_precision_scores_are_computed_in_fp32(candidate, dtype):
     v = torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
     q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
     check(candidate, q, k, v, 40, block_size=32)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_scale_is_applied_in_fp32(candidate, dtype):
+    # logits ~100 from q of norm 100 / scale along u, keys u + n with n orthogonal to u: the
+    # weights depend on q's small part only. q * scale rounded in fp16/bf16 before the upcast
+    # (exact only when scale is a power of two, as D ** -0.5 is for D = 4, 16, 64) moves the
+    # weights by percents; scaled in fp32 they are exact to ~1e-5. Function and cache.
+    B, H, Hkv, T, window = 1, 2, 1, 96, 40
+    for D, scale in ((8, None), (16, 0.3)):
+        g = torch.Generator().manual_seed(45)
+        u = torch.nn.functional.normalize(torch.randn(B, Hkv, 1, D, generator=g, dtype=torch.float64), dim=-1)
+        n = torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
+        k = u + n - (n * u).sum(dim=-1, keepdim=True) * u
+        used = D**-0.5 if scale is None else scale
+        q = (100 / used) * u.repeat_interleave(H // Hkv, dim=1) + torch.randn(
+            B, H, T, D, generator=g, dtype=torch.float64
+        )
+        v = torch.randn(B, Hkv, T, D, generator=g, dtype=torch.float64)
+        q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
+        out = candidate.sliding_window_attention(q, k, v, window, scale=scale, block_size=32)
+        expected = naive_attention(q, k, v, window, scale)
+        assert_close(out, expected, name=describe(q, k, window, scale=scale) + " (q * scale must be computed in fp32)")
+        cache = candidate.SlidingWindowKVCache(window, scale=scale)
+        sizes, outs, start = [60, 1, 1, 1, 1, 32], [], 0
+        for n in sizes:  # a prefill, decode steps, a chunk
+            outs.append(cache.step(q[:, :, start : start + n], k[:, :, start : start + n], v[:, :, start : start + n]))
+            start += n
+        assert_close(
+            torch.cat(outs, dim=2),
+            expected,
+            name=f"SlidingWindowKVCache({window}, scale={scale}).step outputs, {dtype}, D={D}, chunk sizes {sizes} "
+            f"(q * scale must be computed in fp32)",
+        )
 
 
 def test_float64_inputs_keep_float64_precision(candidate):
@@ -289,6 +339,27 @@ def test_block_size_below_one_raises(candidate, block_size):
         candidate.sliding_window_attention(q, k, v, 4, block_size=block_size)
 
 
+def test_errors_are_raised_before_any_window_fast_path(candidate):
+    # window == 1 ("a copy of v") and window >= T ("plain causal attention") are no excuse to
+    # skip the checks: every error case again, with window 1 and with a window far past T = 8
+    q, k, v = make_qkv(1, 2, 1, 8, 4, seed=0)
+    cases = {"block_size=0": ((q, k, v), {"block_size": 0})}
+    cases.update(
+        {
+            f"k of dtype {torch.float64}": ((q, k.double(), v), {}),
+            f"v of dtype {torch.float64}": ((q, k, v.double()), {}),
+        }
+    )
+    cases.update({name: (tuple(torch.randn(shape) for shape in shapes), {}) for name, shapes in BAD_SHAPES.items()})
+    for window in (1, 10**6):
+        for case, (tensors, kwargs) in cases.items():
+            try:
+                with expect_raises("ValueError"):
+                    candidate.sliding_window_attention(*tensors, window, **kwargs)
+            except AssertionError as exc:
+                raise AssertionError(f"sliding_window_attention(window={window}) with {case}: {exc}") from None
+
+
 # -- memory and work -------------------------------------------------------------------------
 
 MEMORY_T, MEMORY_WINDOW, MEMORY_LIMIT = 16384, 256, 128 * 2**20
@@ -309,6 +380,32 @@ def test_memory_long_sequence_stays_far_below_T_squared(candidate):
     for rows in (slice(0, 300), slice(T - 300, T)):
         expected = banded_attention(q, k, v, window, rows=rows)
         assert_close(out[:, :, rows], expected, name=describe(q, k, window) + f", rows {rows.start}:{rows.stop}")
+
+
+def test_memory_window_covering_T_stays_far_below_T_squared(candidate):
+    # window >= T is plain causal attention, but still blockwise: no (T, T) scores or mask and
+    # no (T, window) band of scores (each is 64 MiB per head in fp32 here)
+    T, limit = 4096, 64 * 2**20
+    q, k, v = make_qkv(1, 2, 1, T, 8, seed=63)
+    out = candidate.sliding_window_attention(q, k, v, T)
+    peak = candidate.last_call.peak_bytes
+    assert peak < limit, (
+        f"sliding_window_attention(q {tuple(q.shape)}, window={T} = T) raised the worker's memory by "
+        f"{peak / 2**20:.0f} MiB; the limit is {limit / 2**20:.0f} MiB (a (T, T) or (T, window) fp32 score "
+        f"tensor is {2 * T * T * 4 / 2**20:.0f} MiB for the 2 heads): window >= T is causal attention, "
+        f"still computed block by block"
+    )
+    assert_close(
+        out[:, :, :128],
+        naive_attention(q[:, :, :128], k[:, :, :128], v[:, :, :128], T),
+        name=describe(q, k, T) + ", rows 0:128",
+    )
+    rows = slice(T - 16, T)
+    assert_close(
+        out[:, :, rows],
+        banded_attention(q, k, v, T, rows=rows),
+        name=describe(q, k, T) + f", rows {rows.start}:{rows.stop}",
+    )
 
 
 def test_work_grows_with_window_not_T_squared(candidate):
@@ -581,3 +678,43 @@ def test_cache_later_step_must_match_the_first(candidate, change):
         dtype = torch.float64
     with expect_raises("ValueError"):
         cache.step(*make_qkv(B, H, Hkv, 1, D, seed=1, dtype=dtype))
+
+
+def test_cache_a_step_that_raises_changes_nothing(candidate):
+    # a failed step is as if it never happened: it fixes no shapes, stores no positions
+    cache = candidate.SlidingWindowKVCache(4)
+    q, k, v = make_qkv(2, 4, 2, 3, 8, seed=0)
+    with expect_raises("ValueError"):
+        cache.step(q[:, :, :0], k[:, :, :0], v[:, :, :0])  # t = 0 as the very first step
+    q, k, v = make_qkv(1, 2, 1, 12, 8, seed=19)  # another B and Hkv than the failed step's
+    wrong_steps = {
+        "another dtype": lambda rows: (q[:, :, rows].double(), k[:, :, rows].double(), v[:, :, rows].double()),
+        "t = 0": lambda rows: (q[:, :, :0], k[:, :, :0], v[:, :, :0]),
+        "another B": lambda rows: tuple(torch.cat([x[:, :, rows]] * 2) for x in (q, k, v)),
+        "k 3-D": lambda rows: (q[:, :, rows], k[0, :, rows], v[:, :, rows]),
+    }
+    outputs, start = [], 0
+    for n, (label, make_wrong) in zip([3, 1, 4, 1], wrong_steps.items(), strict=True):
+        rows = slice(start, start + n)
+        try:
+            outputs.append(cache.step(q[:, :, rows], k[:, :, rows], v[:, :, rows]))
+        except CandidateError as exc:
+            raise AssertionError(
+                f"SlidingWindowKVCache(4).step at positions {rows.start}:{rows.stop} raised {exc.type_name}: "
+                f"{exc.message}; the steps before it that raised must have changed nothing (the first step "
+                f"that succeeds fixes B, Hkv, D and the dtype)"
+            ) from None
+        start = rows.stop
+        with expect_raises("ValueError"):
+            cache.step(*make_wrong(slice(start, start + 1)))
+        length = cache.call("__len__")
+        assert length == min(start, 4), (
+            f"len(cache) is {length} after {start} positions and a step with {label} that raised; expected {min(start, 4)}"
+        )
+    outputs.append(cache.step(q[:, :, start:], k[:, :, start:], v[:, :, start:]))
+    assert_close(
+        torch.cat(outputs, dim=2),
+        naive_attention(q, k, v, 4),
+        name="SlidingWindowKVCache(4).step outputs with a raising step (t = 0 first, then another dtype, t = 0, "
+        "another B, k 3-D) after each of chunks [3, 1, 4, 1] (a step that raises must change nothing)",
+    )
