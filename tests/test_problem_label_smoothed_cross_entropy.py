@@ -151,3 +151,34 @@ def test_half_compute_wrong_solution_misses_by_more_than_the_tolerance(dtype, of
     expected = oracle.cross_entropy_oracle(logits, labels, reduction="none").loss
     assert (wrong.cross_entropy(logits, labels, reduction="none").double() - expected).abs().max() > 0.05
     assert (reference.cross_entropy(logits, labels, reduction="none").double() - expected).abs().max() < 0.02
+
+
+driver = load(PROBLEM / "driver.py", "label_smoothed_cross_entropy_driver")
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (6,)], ids=str)
+def test_driver_layout_keeps_values_and_breaks_contiguity(shape):
+    # the hidden non-contiguous test relies on this: tensors arrive contiguous from the wire
+    logits, labels = oracle.random_case(shape, 5, torch.float32, seed=11)
+    laid_logits, laid_labels = driver._layout(logits, labels, "transposed")
+    assert torch.equal(laid_logits, logits) and torch.equal(laid_labels, labels)
+    assert not laid_logits.is_contiguous() and laid_logits.stride(-1) == 2
+    assert len(shape) < 2 or not laid_labels.is_contiguous()
+    kwargs = {"reduction": "none", "label_smoothing": 0.2}
+    weight = torch.linspace(-1.0, 2.0, labels.numel()).reshape(labels.shape)
+    loss, grad, has_grad_fn, non_contiguous = driver.forward_backward_in_layout(
+        reference, logits, labels, kwargs, "transposed", weight
+    )
+    expected = oracle.cross_entropy_oracle(logits, labels, **kwargs, grad_output=weight.double())
+    assert has_grad_fn and non_contiguous
+    torch.testing.assert_close(loss.double(), expected.loss, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(grad.double(), expected.grad, atol=1e-5, rtol=1e-4)
+
+
+def test_view_wrong_solution_fails_only_on_the_worker_layout():
+    # wrong/logits_view.patch passes on contiguous inputs and raises on the driver's layout
+    wrong = load_wrong("label-smoothed-cross-entropy", "logits_view.patch")
+    logits, labels = oracle.random_case((3, 4), 5, torch.float32, seed=11)
+    torch.testing.assert_close(wrong.cross_entropy(logits, labels), reference.cross_entropy(logits, labels))
+    with pytest.raises(RuntimeError, match="view"):
+        wrong.cross_entropy(*driver._layout(logits, labels, "transposed"))

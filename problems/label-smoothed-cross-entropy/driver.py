@@ -1,7 +1,8 @@
 """Worker-side helpers for label-smoothed-cross-entropy: run autograd next to the submission.
 
 Tests call these as `candidate.driver.<name>(...)`; each gets the submission module first and
-returns plain tensors, since autograd graphs cannot cross the process boundary.
+returns plain tensors, since autograd graphs cannot cross the process boundary. Tensors arrive
+contiguous from the wire, so a non-contiguous layout is built here, in the worker.
 """
 
 from torch import Tensor
@@ -23,6 +24,32 @@ def forward_backward(module, logits: Tensor, labels: Tensor, kwargs: dict, grad_
     if has_grad_fn:
         loss.backward(grad_output if loss.dim() else None)
     return loss.detach(), _grad(logits), has_grad_fn
+
+
+def _layout(logits: Tensor, labels: Tensor, layout: str) -> tuple[Tensor, Tensor]:
+    """The same values as logits (..., V) and labels (...) in another memory layout.
+
+    "transposed": logits stored (T, B, 2V) with every other class kept (neither contiguous nor
+    unit-stride in V; for (N, V) logits: column stride 2) and labels stored column-major, so
+    .view(-1) / .view(-1, V) refuse both.
+    """
+    if layout != "transposed":
+        raise ValueError(f"unknown layout {layout!r}")
+    dims = list(range(labels.dim()))[::-1]
+    wide = logits.new_zeros(*reversed(labels.shape), 2 * logits.shape[-1])
+    wide[..., ::2] = logits.permute(*dims, labels.dim())
+    laid_logits = wide.permute(*dims, labels.dim())[..., ::2]
+    laid_labels = labels.permute(*dims).contiguous().permute(*dims)
+    return laid_logits, laid_labels
+
+
+def forward_backward_in_layout(
+    module, logits: Tensor, labels: Tensor, kwargs: dict, layout: str, grad_output: Tensor | None = None
+):
+    """forward_backward with logits and labels laid out here (see _layout); (loss, grad, has_grad_fn, non_contiguous)."""
+    logits, labels = _layout(logits, labels, layout)
+    non_contiguous = not logits.is_contiguous() and (labels.dim() < 2 or not labels.is_contiguous())
+    return (*forward_backward(module, logits, labels, kwargs, grad_output), non_contiguous)
 
 
 def two_losses_one_graph(module, logits: Tensor, labels: Tensor, kwargs_a: dict, kwargs_b: dict):

@@ -26,15 +26,24 @@ def describe(logits, kwargs) -> str:
     return f"logits {tuple(logits.shape)} {dtype_name(logits.dtype)}, {kwargs}"
 
 
-def check(candidate, logits, labels, kwargs, label="", grad_output=None, grad_atol=None):
-    """Loss and d loss / d logits against the oracle (for "none": the gradient of sum(loss * grad_output))."""
+def check(candidate, logits, labels, kwargs, label="", grad_output=None, grad_atol=None, layout=None):
+    """Loss and d loss / d logits against the oracle (for "none": the gradient of sum(loss * grad_output)).
+
+    layout ("transposed") lays logits and labels out non-contiguously in the worker (driver._layout).
+    """
     dtype = logits.dtype
     where = (label + "; " if label else "") + describe(logits, kwargs)
     if kwargs.get("reduction") == "none" and grad_output is None:
         grad_output = torch.linspace(-1.0, 2.0, labels.numel(), dtype=torch.float64).reshape(labels.shape)
     expected = cross_entropy_oracle(logits, labels, **kwargs, grad_output=grad_output)
     g_out = None if grad_output is None else grad_output.to(dtype)
-    loss, grad, has_grad_fn = candidate.driver.forward_backward(logits, labels, kwargs, g_out)
+    if layout is None:
+        loss, grad, has_grad_fn = candidate.driver.forward_backward(logits, labels, kwargs, g_out)
+    else:
+        loss, grad, has_grad_fn, non_contiguous = candidate.driver.forward_backward_in_layout(
+            logits, labels, kwargs, layout, g_out
+        )
+        assert non_contiguous, f"test bug: the {layout} layout is contiguous"
     if math.isnan(expected.loss.sum().item()):
         assert loss.dim() == 0 and loss.dtype == dtype, f"loss: expected a 0-d {dtype} NaN, got {loss!r} ({where})"
         assert math.isnan(loss.item()), f"loss: expected NaN (mean over no non-ignored token), got {loss!r} ({where})"
@@ -234,13 +243,15 @@ def test_reduction_none_keeps_labels_shape(candidate):
 
 
 def test_non_contiguous_inputs(candidate):
-    base, labels = random_case((4, 3), 10, torch.float32, seed=11)  # (T, B, V) storage
-    logits = base.transpose(0, 1)[..., ::2]  # (B, T, V = 5), neither contiguous nor unit-stride in V
-    labels = (labels % 5).T
+    # tensors cross to the worker contiguous: the driver lays them out there, logits (B, T, V = 5)
+    # stored (T, B, 10) with every other class (neither contiguous nor unit-stride in V), labels
+    # column-major; .view(-1, V) / .view(-1) refuse both
+    logits, labels = random_case((3, 4), 5, torch.float32, seed=11)
     labels[0, 1] = -100
-    assert not logits.is_contiguous() and not labels.is_contiguous()
     for kwargs in ({}, {"reduction": "none", "label_smoothing": 0.2}):
-        check(candidate, logits, labels, kwargs, "non-contiguous logits and labels")
+        check(candidate, logits, labels, kwargs, "non-contiguous logits and labels", layout="transposed")
+    logits, labels = random_case((6,), 5, torch.float64, seed=12)
+    check(candidate, logits, labels, {"label_smoothing": 0.1}, "(N, V) logits with class stride 2", layout="transposed")
 
 
 def test_inputs_unchanged_and_calls_independent(candidate):
