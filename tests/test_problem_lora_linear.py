@@ -144,3 +144,35 @@ def test_float32_adapter_case_separates_a_half_adapter():
             lora.lora_B.copy_(torch.tensor([[2.0**12]]))
         outputs.append(lora(torch.tensor([[1.0, 1.0]], dtype=torch.bfloat16)).item())
     assert outputs == [1.75, 0.75]
+
+
+driver = load(PROBLEM / "driver.py", "lora_linear_driver")
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (2, 3, 5)], ids=str)
+def test_driver_layout_keeps_values_and_breaks_contiguity(shape):
+    # the hidden non-contiguous test relies on this: tensors arrive contiguous from the wire
+    g = torch.Generator().manual_seed(22)
+    x, mask = torch.randn(*shape, generator=g), torch.rand(*shape, generator=g) >= 0.3
+    for t in (x, mask):
+        laid = driver._layout(t, "transposed")
+        assert torch.equal(laid, t) and not laid.is_contiguous()
+    base = nn.Linear(5, 3, bias=False)
+    lora = reference.LoRALinear(base, 2, 3.0, dropout=0.3)
+    grad_out = torch.randn(*shape[:-1], 3, generator=g)
+    got = driver.forward_backward(reference, lora, x, mask, grad_out, "transposed")
+    plain = driver.forward_backward(reference, lora, x, mask, grad_out)
+    assert got["non_contiguous"] and not plain["non_contiguous"]
+    for name in ("y", "grad_x", "grad_A", "grad_B"):
+        torch.testing.assert_close(got[name], plain[name])
+
+
+def test_view_wrong_solution_fails_only_on_the_worker_layout():
+    # wrong/x_view.patch passes on contiguous (B, T, C) inputs and raises on the driver's layout
+    wrong = load_wrong("lora-linear", "x_view.patch")
+    torch.manual_seed(0)
+    lora = wrong.LoRALinear(nn.Linear(5, 3), 2, 3.0)
+    x = torch.randn(2, 3, 5)
+    torch.testing.assert_close(lora(x), x @ lora.base.weight.T + lora.base.bias)  # B = 0: the base layer alone
+    with pytest.raises(RuntimeError, match="view"):
+        lora(driver._layout(x, "transposed"))

@@ -3,7 +3,8 @@
 Tests call these as `candidate.driver.<name>(...)`; each gets the submission module first. An
 nn.Linear cannot cross the process boundary, so `make` builds it here from plain tensors and
 returns handles to the LoRALinear and to the base layer; the other helpers take those handles
-back and return plain tensors and flags.
+back and return plain tensors and flags. Tensors arrive contiguous from the wire, so a
+non-contiguous layout is built here, in the worker.
 """
 
 import torch
@@ -70,15 +71,36 @@ def set_adapter(module, lora, A: Tensor, B: Tensor) -> None:
             param.copy_(value)
 
 
-def forward_backward(module, lora, x: Tensor, dropout_mask: Tensor | None, grad_out: Tensor) -> dict:
+def _layout(t: Tensor, layout: str | None) -> Tensor:
+    """The same values as t in another memory layout.
+
+    "transposed": the axes' storage order reversed (column-major for 2-D, as .T.contiguous().T;
+    a (B, T, C) tensor stored (C, T, B)), a transposed view that .view(-1, C) refuses for 3-D.
+    """
+    if layout is None:
+        return t
+    if layout == "transposed":
+        dims = list(range(t.dim()))[::-1]
+        return t.permute(*dims).contiguous().permute(*dims)
+    raise ValueError(f"unknown layout {layout!r}")
+
+
+def forward_backward(
+    module, lora, x: Tensor, dropout_mask: Tensor | None, grad_out: Tensor, layout: str | None = None
+) -> dict:
     """y = lora(x, dropout_mask) with x a fresh leaf, then y.backward(grad_out).
 
     Returns y and the gradients of x, lora_A, lora_B, the base weight and bias (None where none
     arrived); the parameters' .grad are cleared first, so each call sees its own gradients.
+    layout lays x and dropout_mask out non-contiguously here (see _layout); "non_contiguous"
+    says whether both (x alone without a mask) arrived at the submission so.
     """
     for p in lora.parameters():
         p.grad = None
-    x = x.detach().clone().requires_grad_(True)
+    x = _layout(x.detach().clone(), layout).requires_grad_(True)
+    if dropout_mask is not None:
+        dropout_mask = _layout(dropout_mask, layout)
+    non_contiguous = not x.is_contiguous() and (dropout_mask is None or not dropout_mask.is_contiguous())
     y = lora(x) if dropout_mask is None else lora(x, dropout_mask)
     has_grad_fn = y.grad_fn is not None
     if has_grad_fn:
@@ -92,6 +114,7 @@ def forward_backward(module, lora, x: Tensor, dropout_mask: Tensor | None, grad_
         "grad_B": _clone(lora.lora_B.grad),
         "grad_weight": _clone(base.weight.grad),
         "grad_bias": None if base.bias is None else _clone(base.bias.grad),
+        "non_contiguous": non_contiguous,
     }
 
 

@@ -39,17 +39,19 @@ def build(candidate, W, b, r, alpha, kwargs=None, A=None, B=None):
     return lora, base
 
 
-def check_forward(candidate, lora, x, mask, W, b, A, B, s, p=0.0, label="", grad_seed=0):
+def check_forward(candidate, lora, x, mask, W, b, A, B, s, p=0.0, label="", grad_seed=0, layout=None):
     """Output and the gradients of x, A and B against the oracle; none for the base weight and bias.
 
-    `p` and `mask` are the dropout that applies (p=0 / mask None: no dropout expected).
+    `p` and `mask` are the dropout that applies (p=0 / mask None: no dropout expected). layout
+    ("transposed") lays x and the mask out non-contiguously in the worker (driver._layout).
     """
     F = W.shape[0]
     g = torch.Generator().manual_seed(grad_seed)
     grad_out = torch.randn(*x.shape[:-1], F, generator=g, dtype=torch.float64).to(x.dtype)
     keep = mask if p > 0 else None
     e = lora_oracle(x, W, b, A, B, s, keep=keep, p=p, grad_out=grad_out)
-    got = candidate.driver.forward_backward(lora, x, mask, grad_out)
+    got = candidate.driver.forward_backward(lora, x, mask, grad_out, layout)
+    assert layout is None or got["non_contiguous"], f"test bug: the {layout} layout is contiguous"
     where = f"{label}; x {tuple(x.shape)} {name_of(x.dtype)}, W {tuple(W.shape)}, r={A.shape[0]}, scaling={s:g}, p={p}"
     assert_close(got["y"], e.y.to(x.dtype), name=f"output ({where})")
     assert got["has_grad_fn"], f"the output has no grad_fn ({where}): it must be differentiable"
@@ -62,10 +64,11 @@ def check_forward(candidate, lora, x, mask, W, b, A, B, s, p=0.0, label="", grad
     assert_close(got["grad_B"], e.grad_B.to(B.dtype), name=f"d y / d lora_B ({where})")
 
 
-def check_merged_forward(candidate, lora, x, mask, W_merged, b, label=""):
-    """While merged: x W'^T + b, no dropout, no gradient to A, B or the base."""
+def check_merged_forward(candidate, lora, x, mask, W_merged, b, label="", layout=None):
+    """While merged: x W'^T + b, no dropout, no gradient to A, B or the base; layout as in check_forward."""
     grad_out = torch.ones(*x.shape[:-1], W_merged.shape[0], dtype=x.dtype)
-    got = candidate.driver.forward_backward(lora, x, mask, grad_out)
+    got = candidate.driver.forward_backward(lora, x, mask, grad_out, layout)
+    assert layout is None or got["non_contiguous"], f"test bug: the {layout} layout is contiguous"
     where = f"{label}; merged, x {tuple(x.shape)} {name_of(x.dtype)}"
     assert_close(got["y"], linear_oracle(x, W_merged, b).to(x.dtype), name=f"output ({where})")
     assert got["grad_A"] is None and got["grad_B"] is None, f"lora_A / lora_B got a gradient ({where})"
@@ -365,15 +368,20 @@ def test_input_shapes(candidate, shape):
 
 
 def test_non_contiguous_input_and_no_bias(candidate):
+    # tensors cross to the worker contiguous: the driver lays x and the mask out there with their
+    # axes' storage order reversed (column-major (4, 5); a (2, 3, 5) stored (5, 3, 2), which
+    # .view(-1, C) refuses)
     W, _, A, B = random_layer(22, 5, 3, bias=False, r=2)
     lora, base = build(candidate, W, None, 2, 3.0, {"dropout": 0.3}, A=A, B=B)
     g = torch.Generator().manual_seed(22)
-    x = torch.randn(5, 4, generator=g).T  # (4, 5), column-major
-    mask = (torch.rand(5, 4, generator=g) >= 0.3).T
-    assert not x.is_contiguous()
-    check_forward(candidate, lora, x, mask, W, None, A, B, 1.5, 0.3, label="transposed x, no bias")
+    for shape in ((4, 5), (2, 3, 5)):
+        x = torch.randn(*shape, generator=g)
+        mask = torch.rand(*shape, generator=g) >= 0.3
+        label = f"transposed x and mask {shape}, no bias"
+        check_forward(candidate, lora, x, mask, W, None, A, B, 1.5, 0.3, label=label, layout="transposed")
     lora.merge()
-    check_merged_forward(candidate, lora, x, mask, merged_weight(W, A, B, 1.5), None, label="no bias")
+    label = "no bias, transposed x (2, 3, 5)"
+    check_merged_forward(candidate, lora, x, mask, merged_weight(W, A, B, 1.5), None, label=label, layout="transposed")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
