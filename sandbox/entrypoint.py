@@ -159,6 +159,7 @@ def prefork() -> object | None:
 
     from judge_harness import candidate, plugin  # noqa: F401
 
+    plugin.prepare_hypothesis()
     return preforked
 
 

@@ -93,6 +93,9 @@ def signal_once_boxed(backend, judge: subprocess.Popen, number: int) -> float:
 def docker_backend():
     backend = docker_backend_or_skip()
     yield backend
+    from judge.backends.docker import wait_for_background
+
+    wait_for_background()  # boxes whose runs are over are removed in the background
     leftovers = own_containers(backend)
     assert not leftovers, f"sandbox containers left after the tests: {[c.name for c in leftovers]}"
 

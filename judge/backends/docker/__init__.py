@@ -177,6 +177,13 @@ class StreamReader:
                 self.stderr += self.scanner.feed(payload)
                 del self.stderr[:-STDERR_TAIL]
 
+    def result_ended(self) -> bool:
+        """The checker's result line has arrived whole: it is the last thing a box writes."""
+        if not self.stdout.endswith(b"\n"):
+            return False
+        last = self.stdout[self.stdout.rfind(b"\n", 0, len(self.stdout) - 1) + 1 :]
+        return last.startswith(b'{"result": ')
+
 
 class DockerBackend:
     name = "docker"
@@ -202,7 +209,6 @@ class DockerBackend:
         if client is not None:
             self._local.client = client
         self._live: set[Any] = set()  # containers running now, for abort_all
-        self._leaving: list[threading.Thread] = []  # warm boxes being started for the next runs
         self.warm = warm.enabled() if warm_boxes is None else warm_boxes
         self._live_lock = threading.Lock()
         self._aborting = False
@@ -342,9 +348,10 @@ class DockerBackend:
                 execution = self.stream(box, archive, time.monotonic() + wall_s, claimed=True, progress=job.progress)
             except docker.errors.NotFound:
                 execution = None  # it expired and was removed between the claim and the attach
-            finally:
+            except BaseException:  # Ctrl-C, a backend error: gone before this returns
                 remove_container(box)
-                _await_removal(box)
+                raise
+            self._remove_soon(box)
             expired = execution is None or (
                 not execution.stdout
                 and execution.exit_code in (warm.EXIT_EXPIRED, None)
@@ -369,17 +376,30 @@ class DockerBackend:
             except Exception as exc:  # a missing warm box only costs the next run a cold start
                 print(f"judge: could not leave a warm sandbox box: {exc}", file=sys.stderr)
 
-        thread = threading.Thread(target=leave, name="judge-warm-box")
+        self._in_background(leave, "judge-warm-box")
+
+    def _remove_soon(self, container: Any) -> None:
+        """Remove a box whose run is over without making the verdict wait for the engine (the
+        interpreter waits for it at exit)."""
+
+        def remove() -> None:
+            try:
+                remove_container(container)
+                _await_removal(container)
+            except Exception as exc:  # a leftover is removed by the next judge to connect
+                print(f"judge: could not remove sandbox box {container.name}: {exc}", file=sys.stderr)
+
+        self._in_background(remove, "judge-remove-box")
+
+    def _in_background(self, work: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=work, name=name)  # not a daemon: the interpreter waits for it
         thread.start()
-        with self._live_lock:
-            self._leaving = [t for t in self._leaving if t.is_alive()] + [thread]
+        with _BACKGROUND_LOCK:
+            _BACKGROUND[:] = [t for t in _BACKGROUND if t.is_alive()] + [thread]
 
     def wait_for_warm_boxes(self, timeout: float = 30.0) -> None:
-        """Block until the boxes this backend is leaving have started (tests, benchmarks)."""
-        with self._live_lock:
-            leaving = list(self._leaving)
-        for thread in leaving:
-            thread.join(timeout)
+        """Block until the boxes being left have started and the finished ones are gone (tests, benchmarks)."""
+        wait_for_background(timeout)
 
     def run_container(
         self, config: dict[str, Any], stdin: bytes, wall_s: float, progress: Callable[[dict], None] | None = None
@@ -392,9 +412,12 @@ class DockerBackend:
         except docker.errors.APIError as exc:
             raise BackendError(_explain(exc, self.gpus)) from None
         try:
-            return self.stream(container, stdin, time.monotonic() + wall_s, progress=progress)
-        finally:
+            execution = self.stream(container, stdin, time.monotonic() + wall_s, progress=progress)
+        except BaseException:  # Ctrl-C, a backend error: gone before this returns
             remove_container(container)
+            raise
+        self._remove_soon(container)
+        return execution
 
     def stream(
         self,
@@ -462,7 +485,7 @@ class DockerBackend:
                 if not chunk:
                     break
                 reader.feed(chunk)
-                if reader.overflow:
+                if reader.overflow or reader.result_ended():
                     break
         finally:
             _close_attach(attached)
@@ -471,7 +494,11 @@ class DockerBackend:
         if timed_out or reader.overflow:
             _kill(container)
         killed_outside = False
-        if waiter is not None:
+        if reader.result_ended():  # the whole result is in: the box's exit can tell nothing more
+            if events is not None:
+                events.close()
+            exit_code, oom = None, False
+        elif waiter is not None:
             waiter.join(timeout=30)
             exit_code = exited.get("StatusCode")
             # auto-removed, so no State to read: the engine's oom event says whether the kernel
@@ -492,6 +519,18 @@ class DockerBackend:
             stdout_overflow=reader.overflow,
             killed_outside=killed_outside,
         )
+
+
+_BACKGROUND: list[threading.Thread] = []  # every backend's warm boxes being started and boxes being removed
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def wait_for_background(timeout: float = 30.0) -> None:
+    """Block until the boxes being left have started and those whose run is over are removed."""
+    with _BACKGROUND_LOCK:
+        pending = list(_BACKGROUND)
+    for thread in pending:
+        thread.join(timeout)
 
 
 def _close_attach(attached: Any) -> None:
