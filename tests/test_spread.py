@@ -68,3 +68,14 @@ def test_the_cli_spreads_over_the_cores_up_to_the_problems_cap(toy_problem, loca
     monkeypatch.setenv(WORKERS_ENV, "0")
     with pytest.raises(UserError, match=WORKERS_ENV):
         spread_workers(toy_problem, local_backend)
+
+
+def test_docker_spreads_over_the_engines_cores_not_one_boxs_quota(toy_problem, monkeypatch) -> None:
+    from judge.backends.docker import DockerBackend
+
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    laptop = DockerBackend("judge-sandbox:any", cpus=2.0, warm_boxes=False)  # no engine needed: nothing runs
+    laptop.engine_cpus = 8.0
+    assert spread_workers(toy_problem, laptop) == 4, "8 cores: 4 boxes of 2 CPUs each, at most MAX_SPREAD"
+    laptop.engine_cpus = 2.0
+    assert spread_workers(toy_problem, laptop) == 2

@@ -151,8 +151,9 @@ MAX_SPREAD = 4  # boxes one run may use: each holds a checker, a worker and torc
 
 def spread_workers(problem: Problem, backend: Backend) -> int:
     """How many boxes one `judge test`/`submit` spreads its tests over: $JUDGE_WORKERS, else the
-    cores a box may use (docker's CPU quota, the machine's for local), at most MAX_SPREAD and the
-    problem's `workers`; 1 on a backend that cannot spread (the queue)."""
+    machine's cores (the Docker engine's, or this machine's for local: a box's checker and worker
+    take turns, so one core each), at most MAX_SPREAD and the problem's `workers`; 1 on a backend
+    that cannot spread (the queue)."""
     if backend.name not in ("local", "docker"):
         return 1
     configured = os.environ.get(WORKERS_ENV, "").strip()
@@ -164,7 +165,7 @@ def spread_workers(problem: Problem, backend: Backend) -> int:
         if wanted < 1:
             raise UserError(f"{WORKERS_ENV} must be a positive integer, got {configured!r}")
     else:
-        cores = float(getattr(backend, "cpus", 0) or os.cpu_count() or 1)
+        cores = float(getattr(backend, "engine_cpus", 0) or os.cpu_count() or 1)
         wanted = min(MAX_SPREAD, max(1, int(cores)))
     return min(wanted, problem.max_workers) if problem.max_workers else wanted
 

@@ -203,7 +203,8 @@ class DockerBackend:
         """
         self.image = image
         self.gpus = gpus
-        self.cpus = cpus
+        self.cpus = cpus  # each box's CPU quota
+        self.engine_cpus = cpus  # the engine's machine (connect() reads it): how many boxes a run may spread over
         self.owner = owner_label()
         self._local = threading.local()
         if client is not None:
@@ -268,7 +269,9 @@ class DockerBackend:
         remove_leftovers(client)
         engine_cpus = float(info.get("NCPU", 2))
         cpus = float(os.environ.get(CPUS_ENV) or min(2.0, engine_cpus))
-        return cls(tag, gpus=gpus, cpus=min(cpus, engine_cpus), client=client)
+        backend = cls(tag, gpus=gpus, cpus=min(cpus, engine_cpus), client=client)
+        backend.engine_cpus = engine_cpus
+        return backend
 
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
