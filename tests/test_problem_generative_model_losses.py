@@ -177,3 +177,25 @@ def test_the_driver_counts_critic_calls_before_an_error(patch, kwargs):
     wrong = load_wrong("generative-model-losses", patch)
     with pytest.raises(driver.CriticCalledBeforeValidation, match="ValueError .* after 2 call"):
         driver.call_gan(wrong, *call, lambda_gp=args["lambda_gp"])
+
+
+def test_driver_strided_alpha_keeps_values_and_breaks_contiguity():
+    # the hidden strided-alpha case relies on this: tensors arrive contiguous from the wire
+    alpha = torch.tensor([0.1, 0.6, 0.95])
+    laid = driver._layout(alpha, "strided")
+    assert torch.equal(laid, alpha) and laid.stride() == (2,)
+    spec = oracle.make_critic("tanh", 3 * 2 * 2, seed=37, dtype=torch.float32)
+    g = torch.Generator().manual_seed(38)
+    real, fake = torch.randn(3, 3, 2, 2, generator=g), torch.randn(3, 3, 2, 2, generator=g)
+    value, _, flags = driver.penalty(reference, spec, real, fake, alpha, alpha_layout="strided")
+    assert not flags["alpha_contiguous"]
+    expected, _ = oracle.penalty_oracle(spec, real, fake, alpha)
+    torch.testing.assert_close(value.double(), expected, atol=1e-5, rtol=1e-4)
+    # wrong/alpha_as_strided.patch agrees on a contiguous alpha and reads the gaps of the strided one
+    wrong = load_wrong("generative-model-losses", "alpha_as_strided.patch")
+    critic = driver.Critic(spec)
+    torch.testing.assert_close(
+        wrong.gradient_penalty(critic, real, fake, alpha), reference.gradient_penalty(critic, real, fake, alpha)
+    )
+    off = wrong.gradient_penalty(critic, real, fake, laid) - reference.gradient_penalty(critic, real, fake, laid)
+    assert off.abs().item() > 1e-2

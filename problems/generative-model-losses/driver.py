@@ -42,7 +42,15 @@ def _leaf(t: Tensor) -> Tensor:
 
 
 def _layout(t: Tensor, layout: str) -> Tensor:
-    """The same values in another memory layout: "channels_last" (4-D) or "transposed" (a column-major view)."""
+    """The same values in another memory layout: "channels_last" (4-D), "transposed" (a column-major
+    view) or "strided" (1-D: every other element of a twice longer tensor whose gaps hold -1.0).
+
+    Tensors arrive contiguous from the wire, so these layouts are made here, in the worker.
+    """
+    if layout == "strided":
+        wide = torch.full((2 * t.shape[0],), -1.0, dtype=t.dtype)
+        wide[::2] = t
+        return wide[::2]
     if layout == "channels_last":
         return t.contiguous(memory_format=torch.channels_last)
     if layout == "transposed":
@@ -69,18 +77,23 @@ def _backward(module, spec: dict, call) -> tuple[Tensor | None, dict, dict]:
     return out.detach(), grads, flags
 
 
-def penalty(module, spec: dict, real, fake, alpha, inputs_require_grad: bool = False, layout: str = ""):
+def penalty(
+    module, spec: dict, real, fake, alpha, inputs_require_grad: bool = False, layout: str = "", alpha_layout: str = ""
+):
     """gradient_penalty(critic, real, fake, alpha) and its backward: (value, parameter grads, flags).
 
     inputs_require_grad=True makes real and fake leaves that require grad (as a generator's
-    output would): no gradient may reach them. flags also says whether the value has a grad_fn
-    and whether the call itself wrote a .grad into the critic's parameters.
+    output would): no gradient may reach them. flags also says whether the value has a grad_fn,
+    whether the call itself wrote a .grad into the critic's parameters, and whether alpha (laid
+    out by alpha_layout, see _layout) reached the submission contiguous.
     """
-    real, fake = _layout(real, layout), _layout(fake, layout)
+    real, fake, alpha = _layout(real, layout), _layout(fake, layout), _layout(alpha, alpha_layout)
+    alpha_contiguous = alpha.is_contiguous()
     if inputs_require_grad:
         real, fake = _leaf(real), _leaf(fake)
     value, grads, flags = _backward(module, spec, lambda critic: module.gradient_penalty(critic, real, fake, alpha))
     flags["inputs_got_grad"] = any(t.grad is not None and bool(t.grad.ne(0).any()) for t in (real, fake))
+    flags["alpha_contiguous"] = alpha_contiguous
     return value, grads, flags
 
 

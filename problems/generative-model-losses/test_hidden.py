@@ -83,6 +83,8 @@ def check_grads(got: dict, expected: dict, dtype, where: str) -> None:
 def check_penalty(candidate, spec, real, fake, alpha, label, **layout):
     dtype = real.dtype
     value, grads, flags = candidate.driver.penalty(spec, real, fake, alpha, **layout)
+    if layout.get("alpha_layout"):
+        assert not flags["alpha_contiguous"], f"test bug: the {layout['alpha_layout']} alpha is contiguous"
     e_value, e_grads = penalty_oracle(spec, real, fake, alpha)
     where = f"{label}; {spec['kind']} critic, real {tuple(real.shape)}, {name_of(dtype)}"
     assert flags["is_tensor"], f"gradient_penalty returned no tensor ({where})"
@@ -393,8 +395,11 @@ def test_gan_non_contiguous_inputs(candidate, layout):
     spec = make_critic("tanh", 3 * 2 * 2, seed=37, dtype=torch.float32)
     real, fake, alpha = gan_case(3, (3, 2, 2), torch.float32, seed=38)
     check_penalty(candidate, spec, real, fake, alpha, f"{layout} real and fake", layout=layout)
-    strided = torch.tensor([0.1, -1.0, 0.6, -1.0, 0.95, -1.0])[::2]  # a non-contiguous (B,) view
-    check_penalty(candidate, spec, real, fake, strided, "a strided alpha")
+    # tensors cross to the worker contiguous: the driver makes alpha every other element of
+    # [0.1, -1.0, 0.6, -1.0, 0.95, -1.0] there, a non-contiguous (B,) view
+    alpha = torch.tensor([0.1, 0.6, 0.95])
+    label = f"{layout} real and fake, a strided alpha"
+    check_penalty(candidate, spec, real, fake, alpha, label, layout=layout, alpha_layout="strided")
 
 
 def test_two_penalties_in_one_graph(candidate):
