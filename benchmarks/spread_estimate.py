@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="also time a real 2-box spread")
     args = parser.parse_args()
     catalog = load_catalog()
-    problems = [catalog.get(slug) for slug in args.problem] if args.problem else catalog.all()
+    problems = [catalog.get(slug) for slug in args.problem] if args.problem else list(catalog.problems.values())
     backend = LocalBackend()
     header = f"{'problem':<32}{'tests':>6}{'1 box':>8}{'rest':>7}{'est 2':>7}{'est 4':>7}{'x4':>6}"
     print(header + (f"{'real 2':>8}" if args.check else ""), flush=True)
