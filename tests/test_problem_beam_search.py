@@ -154,3 +154,13 @@ def test_reference_raises(kwargs):
     bos_id, eos_id = settings.pop("bos_id"), settings.pop("eos_id")
     with pytest.raises(ValueError):
         reference.beam_search(oracle.table_lm({}, [-1.0, -2.0]), bos_id, eos_id, **settings)
+
+
+def test_the_formula_tie_separates_the_other_forms():
+    """test_scores_use_the_statements_formula relies on these last-bit facts of float64 pow."""
+    lp = ((5 + 5) / 6) ** 0.6
+    ra = -1.01 / lp
+    assert -1.01 / ((5 + 5) ** 0.6 / 6**0.6) > ra
+    assert -1.01 / math.exp(0.6 * math.log((5 + 5) / 6)) > ra
+    assert -1.01 * (1 / lp) > ra
+    assert oracle.gnmt_penalty(5, 0.6) == lp

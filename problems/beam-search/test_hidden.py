@@ -56,7 +56,7 @@ def check_nbest(got, want: list, tolerances, where: str) -> None:
         f"expected scores {[s for _, s in want]}, got {[s for _, s in got]}"
     )
     for rank, ((_, score), (tokens, expected)) in enumerate(zip(got, want, strict=True)):
-        assert abs(score - expected) <= atol + rtol * abs(expected), (
+        assert score == expected or abs(score - expected) <= atol + rtol * abs(expected), (
             f"result[{rank}] score of {tokens} ({where}): expected {expected!r}, got {score!r} "
             f"(atol={atol:g}, rtol={rtol:g})"
         )
@@ -286,6 +286,36 @@ def test_raw_scores_accumulate_step_by_step(candidate, tolerances):
     got = check(candidate, tolerances, table_lm(table, [-INF] * 3), 9, 0, beam_width=2, max_len=4, length_penalty=0.0)
     assert [list(t) for t, _ in got] == [[2, 2, 2, 0], [1, 1, 0]], (
         f"raw = parent raw + log-prob, one float64 addition per step: expected [[2, 2, 2, 0], [1, 1, 0]], got {got}"
+    )
+
+
+def test_raw_scores_that_overflow_stay_candidates(candidate, tolerances):
+    # [1] has raw -1e308; [1, 0] and [1, 1] add -1e308: raw -inf by overflow, but their
+    # log-probabilities are finite, so both are candidates: [1, 0] finishes, [1, 1] lives on
+    table = {(3,): [-2.0, -1e308, -INF], (3, 1): [-1e308, -1e308, -INF], (3, 1, 1): [-1.0, -INF, -INF]}
+    lm = table_lm(table, [-INF] * 3)
+    got = check(candidate, tolerances, lm, 3, 0, beam_width=3, max_len=3, length_penalty=0.6)
+    assert lm.calls == [[[3]], [[3, 1]], [[3, 1, 1]]], (
+        f"a candidate whose raw score overflows to -inf is still a candidate: step_fn calls {lm.calls}"
+    )
+    assert [list(t) for t, _ in got] == [[0], [1, 0], [1, 1, 0]], f"n-best with raw scores -inf: {got}"
+    # positive rows: 1e308 + 1e308 overflows to +inf, which is a raw score, not a +inf log-probability
+    lm = table_lm({(3,): [-1.0, 1e308, -INF], (3, 1): [1e308, -1.0, -INF]}, [-INF] * 3)
+    got = check(candidate, tolerances, lm, 3, 0, beam_width=2, max_len=2, length_penalty=0.0)
+    assert [list(t) for t, _ in got] == [[1, 0], [1, 1]], f"raw scores +inf and 1e308 - 1.0: {got}"
+
+
+def test_scores_use_the_statements_formula(candidate, tolerances):
+    # default alpha 0.6: [0] (L = 1, lp = 1.0) scores ra; [1, 1, 1, 1, 0] (L = 5) scores -1.01 / lp(5),
+    # which is exactly ra with lp(5) = ((5 + 5) / 6) ** 0.6: a tie, so finishing order puts [0] first.
+    # (5 + L) ** a / 6 ** a and exp(a * log((5 + L) / 6)) are one ulp larger at L = 5, and
+    # raw * (1 / lp) rounds up too: each of them ranks [1, 1, 1, 1, 0] first.
+    ra = -1.01 / ((5 + 5) / 6) ** 0.6
+    table = {(2,): [ra, 0.0, -INF], (2, 1, 1, 1, 1): [-1.01, -INF, -INF]}
+    lm = table_lm(table, [-INF, 0.0, -INF])
+    got = check(candidate, tolerances, lm, 2, 0, beam_width=2, max_len=5)
+    assert [list(t) for t, _ in got] == [[0], [1, 1, 1, 1, 0]], (
+        f"scores computed as raw / ((5 + L) / 6) ** length_penalty tie here (finishing order decides): {got}"
     )
 
 
