@@ -247,6 +247,15 @@ def test_an_empty_pool_and_zero_ids_are_legal(candidate):
     run_one(candidate, (0, 1), [("can_allocate", 1), ("allocate", 0, 1), ("num_free_blocks",)])
 
 
+def test_negative_and_huge_ids_are_ordinary_ids(candidate):
+    # any int is an id: -1, -7 and 2**64 are sequences like any other, never a ValueError
+    big = 2**64
+    ops = [("allocate", -1, 3), ("fork", -1, big), ("append_token", big), ("fork", big, -7)]
+    ops += [("append_token", -7), ("block_table", -7), ("num_tokens", big), ("free", -1), ("free", big)]
+    ops += [("allocate", -1, 1), ("free", -7), ("fork", -1, 0)]
+    run_one(candidate, (6, 2), ops, [-7, -1, 0, big])
+
+
 def test_freed_ids_can_be_used_again(candidate):
     ops = [("allocate", 0, 3), ("fork", 0, 1), ("free", 0), ("allocate", 0, 1), ("free", 1), ("fork", 0, 1)]
     ops += [("append_token", 1), ("free", 0), ("fork", 1, 0), ("append_token", 0)]
@@ -382,6 +391,12 @@ def test_the_ceiling_is_exact_for_huge_block_sizes(candidate):
     huge = 2**60
     ops = [("can_allocate", huge + 1), ("allocate", 0, huge + 1), ("can_allocate", huge), ("allocate", 0, huge)]
     run_one(candidate, (1, huge), ops + [("append_token", 0)])
+    # the other way: (2 * 2**60 - 1) / 2**60 rounds up to 2.0, so a float floor plus "is there a
+    # remainder" says 3 blocks where 2 are needed (and math.ceil happens to be right here)
+    ops = [("can_allocate", 2 * huge - 1), ("allocate", 0, 2 * huge - 1), ("append_token", 0), ("can_allocate", 1)]
+    run_one(candidate, (2, huge), ops)
+    ops = [("can_allocate", 3 * huge - 1), ("allocate", 0, 3 * huge - 1), ("free", 0), ("can_allocate", 2 * huge + 1)]
+    run_one(candidate, (3, huge), ops)
 
 
 # -- long random sequences against the model ------------------------------------------------
