@@ -113,7 +113,7 @@ def tamper_deadline(folder: Path) -> None:
 
 
 def fake_run(problem, path: Path, suite: str, backend) -> RunResult:
-    """Reference: 2 tests in 0.2 s (of worker CPU too), 100 MiB. `+ 1` in the source: Wrong Answer. Else Accepted, twice as slow."""
+    """Reference: 2 tests in 0.6 s (of worker CPU too), 100 MiB. `+ 1` in the source: Wrong Answer. Else Accepted, twice as slow."""
     source = Path(path).read_text()
     if not source.strip():
         from judge.staging import SubmissionError
@@ -121,7 +121,7 @@ def fake_run(problem, path: Path, suite: str, backend) -> RunResult:
         raise SubmissionError(f"{path} is empty")
     wrong = "+ 1" in source
     reference = Path(path) == problem.reference
-    seconds, peak = (0.1, 100 * 2**20) if reference else (0.2, 150 * 2**20)
+    seconds, peak = (0.3, 100 * 2**20) if reference else (0.6, 150 * 2**20)
     tests = [
         schema.TestResult(
             "test_hidden.py::test_add_random",

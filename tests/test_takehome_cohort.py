@@ -87,8 +87,12 @@ def zip_folder(folder: Path, archive: Path) -> None:
                 zipped.write(path, Path(folder.name) / path.relative_to(folder))
 
 
-def test_a_cohort_graded_on_docker_flags_every_case(env: Path, tmp_path: Path) -> None:
+def test_a_cohort_graded_on_docker_flags_every_case(env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     docker_backend_or_skip()
+    problems = tmp_path / "problems"  # the fixtures, toy-add with a timing workload (its time ratio is measured)
+    shutil.copytree(FIXTURES, problems)
+    shutil.copyfile(FIXTURES.parent / "toy_add_timing.py", problems / "toy-add" / "test_timing.py")
+    monkeypatch.setenv("JUDGE_PROBLEMS_PATH", str(problems))
     runner = CliRunner()
     names = ["ref", "copy", "own", "late", "stub", "edited", "zipped"]
     out = env / "cohort"
@@ -141,6 +145,9 @@ def test_a_cohort_graded_on_docker_flags_every_case(env: Path, tmp_path: Path) -
     assert rows["zipped.zip"]["lateness"] == "on time (no seal: time from mtime, unverified)"
     for name in ("ref", "own", "copy", "late", "zipped.zip"):
         assert cells[name]["verdict"] == "Accepted", (name, cells[name])
+    # the reference verbatim is timed against the reference: identical code reads as identical
+    assert cells["ref"]["timing"].startswith("workload CPU"), cells["ref"]
+    assert 0.85 <= cells["ref"]["time_ratio"] <= 1.15, cells["ref"]
 
     forced = runner.invoke(
         cli,

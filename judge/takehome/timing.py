@@ -29,6 +29,8 @@ from judge.staging import SubmissionError
 from judge_harness.schema import RunResult, Verdict
 
 DEFAULT_RUNS = 5  # an odd count: the median is one round's ratio
+MIN_SUITE_CPU_S = 0.5  # without a workload, a reference suite spending less CPU gives no time ratio: one run of
+# a few tests' worse-than-tick noise would read as a verdict on the candidate's speed
 REFERENCE = -1  # as in grading: results are keyed (candidate index, slug)
 
 
@@ -61,6 +63,9 @@ def from_suite(result: RunResult, reference: RunResult | None) -> Figures:
     if reference is not None and result.verdict is Verdict.ACCEPTED:
         ref_cpu, ref_peak = cpu_and_peak(reference)
         ratio, memory = _ratio(cpu, ref_cpu), _ratio(peak, ref_peak)
+        if ref_cpu < MIN_SUITE_CPU_S:
+            ratio = None
+            figures.method += f"; the reference's {ref_cpu:.2f} s is too little CPU for a ratio"
         figures.time_ratio = None if ratio is None else round(ratio, 2)
         figures.memory_ratio = None if memory is None else round(memory, 2)
     return figures
