@@ -440,9 +440,23 @@ def test_extreme_settings(candidate):
         (4, 1, 1, -1),
         (True, 1, 1, 1),
         (4, 1, 1, 2.0),
+        (None, 1, 1, 1),
+        ("8", 2, 6, 4),
         (3, 4, 8, 4),
     ],
-    ids=["tokens=0", "seqs=0", "blocks=0", "block_size=0", "tokens<0", "block_size<0", "bool", "float", "tokens<seqs"],
+    ids=[
+        "tokens=0",
+        "seqs=0",
+        "blocks=0",
+        "block_size=0",
+        "tokens<0",
+        "block_size<0",
+        "bool",
+        "float",
+        "None",
+        "str",
+        "tokens<seqs",
+    ],
 )
 def test_bad_settings_raise_value_error(candidate, settings_):
     with expect_raises("ValueError"):
@@ -505,6 +519,20 @@ def test_the_first_step_must_be_after_every_arrival(candidate):
     with expect_raises("ValueError"):
         scheduler.step(0.0)
     scheduler.step(1e-6)
+
+
+def test_a_step_at_time_zero_is_a_step_like_any_other(candidate):
+    # nothing was added, so step(0.0) is valid; the clock is then at 0.0, which is not "no step yet"
+    scheduler = candidate.Scheduler(8, 2, 8, 4)
+    batch = must_succeed("step(0.0) on an empty scheduler", scheduler.step, 0.0)
+    assert (list(batch.prefill), list(batch.decode)) == ([], []), f"step(0.0) with nothing added: {batch}"
+    with expect_raises("ValueError"):  # not later than the previous step's now, 0.0
+        scheduler.step(0.0)
+    with expect_raises("ValueError"):  # earlier than the previous step's now, 0.0
+        scheduler.step(-1.0)
+    scheduler.add(request("A", 2, 2, 0.0))
+    batch = must_succeed("step(0.5) after step(0.0)", scheduler.step, 0.5)
+    assert list(batch.prefill) == [("A", 2)], f"step(0.5): prefill {batch.prefill}, expected [('A', 2)]"
 
 
 @pytest.mark.parametrize("case", ["unknown", "waiting", "no token yet", "already finished", "preempted"])
