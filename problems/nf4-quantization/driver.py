@@ -30,3 +30,21 @@ def dequantize_default_dtype(module, packed, absmax, shape, block_size: int):
     omitted = module.nf4_dequantize(packed, absmax, shape, block_size)
     explicit = module.nf4_dequantize(packed, absmax, shape, block_size, dtype=torch.float32)
     return omitted, explicit
+
+
+def timing_run(module, seed: int, shape: list[int], block_size: int, rounds: int) -> float:
+    """The timing workload, built here so no big tensor crosses the wire.
+
+    `rounds` times: a seeded weight of `shape` quantized, its absmax double-quantized and
+    dequantized, the weight dequantized to bfloat16; returns the last round's mean absolute error.
+    """
+    g = torch.Generator().manual_seed(seed)
+    error = 0.0
+    for _ in range(rounds):
+        w = torch.randn(*shape, generator=g) * 0.02
+        packed, absmax = module.nf4_quantize(w, block_size)
+        codes, scales, mean = module.double_quantize(absmax, 256)
+        absmax_hat = module.double_dequantize(codes, scales, mean, 256)
+        w_hat = module.nf4_dequantize(packed, absmax_hat, tuple(shape), block_size, torch.bfloat16)
+        error = float((w_hat.float() - w).abs().mean())
+    return error
