@@ -167,3 +167,25 @@ def train(module, spec: dict, max_norm: float, schedule: tuple) -> tuple[list[di
         run.position = 0
         snapshots.append(run.step())
     return snapshots, norms
+
+
+def timing_run(module, seed: int, shapes: list[list[int]], steps: int, max_norm: float) -> float:
+    """The timing workload's training loop, built here so no big tensor crosses the wire.
+
+    Parameters of `shapes` in two groups (the second without weight decay), a seeded gradient
+    per step, clip_grad_norm, the warmup_cosine lr, step(); returns the last clipped norm.
+    """
+    g = torch.Generator().manual_seed(seed)
+    params = [torch.randn(*shape, generator=g).requires_grad_(True) for shape in shapes]
+    optimizer = module.AdamW(
+        [{"params": params[::2]}, {"params": params[1::2], "weight_decay": 0.0}], lr=1e-3, weight_decay=0.1
+    )
+    norm = 0.0
+    for k in range(steps):
+        for p in params:
+            p.grad = torch.randn(p.shape, generator=g)
+        norm = float(module.clip_grad_norm(params, max_norm))
+        for group in optimizer.param_groups:
+            group["lr"] = module.warmup_cosine(k, 2, steps, 1e-3, 1e-5)
+        optimizer.step()
+    return norm

@@ -1,0 +1,11 @@
+"""Timing workload (checker side): what a take-home report's time and memory ratios measure.
+
+Not a test of correctness (only Accepted solutions are timed): one realistic call, repeated,
+whose worker CPU time and peak memory are compared with the reference's (docs/practice-and-takehomes.md).
+The parameters and gradients are built in the worker (driver.timing_run), not sent over the wire.
+"""
+
+
+def test_workload(candidate):
+    shapes = [[1024, 1024], [1024], [1024, 1024], [1024], [4096, 256], [256]]
+    candidate.driver.timing_run(0, shapes, 10, 1.0)
