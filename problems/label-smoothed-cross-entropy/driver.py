@@ -70,3 +70,28 @@ def accumulated_backward(module, micro_batches, kwargs: dict):
     if has_grad_fn:
         loss.backward()
     return loss.detach(), [_grad(logits) for logits, _ in leaves], has_grad_fn
+
+
+def timing_run(module, seed: int, shape: list[int], vocab: int, micro_batches: int, kwargs: dict) -> float:
+    """The timing workload, built here so no big tensor crosses the wire.
+
+    Seeded logits (*shape, vocab) with some labels ignored: cross_entropy forward and backward,
+    then accumulated_loss over `micro_batches` such batches and its backward; returns both losses summed.
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+
+    def batch():
+        logits = torch.randn(*shape, vocab, generator=g).requires_grad_(True)
+        labels = torch.randint(0, vocab, shape, generator=g)
+        labels[torch.rand(shape, generator=g) < 0.1] = -100
+        return logits, labels
+
+    logits, labels = batch()
+    loss = module.cross_entropy(logits, labels, **kwargs)
+    loss.backward()
+    total = float(loss.detach())
+    loss = module.accumulated_loss([batch() for _ in range(micro_batches)], **kwargs)
+    loss.backward()
+    return total + float(loss.detach())
