@@ -135,3 +135,31 @@ def two_in_one_graph(module, first, second, x: Tensor, grad_out: Tensor) -> dict
         "grad_A2": _clone(second.lora_A.grad),
         "grad_B2": _clone(second.lora_B.grad),
     }
+
+
+def timing_run(module, seed: int, features: int, r: int, tokens: int, steps: int) -> float:
+    """The timing workload, built here so no big tensor crosses the wire.
+
+    A LoRALinear (dropout 0.1, train mode) around a seeded (features, features) base; `steps`
+    forward and backward passes over (tokens, features) inputs and dropout masks with the base frozen, then
+    merge, an eval forward, unmerge; returns the merged forward's sum.
+    """
+    g = torch.Generator().manual_seed(seed)
+    base = nn.Linear(features, features)
+    with torch.no_grad():
+        base.weight.copy_(torch.randn(features, features, generator=g) / features**0.5)
+    torch.manual_seed(seed)
+    lora = module.LoRALinear(base, r, 2.0 * r, dropout=0.1)
+    with torch.no_grad():
+        lora.lora_B.copy_(torch.randn(lora.lora_B.shape, generator=g) * 0.01)
+    lora.train()
+    for _ in range(steps):
+        x = torch.randn(tokens, features, generator=g).requires_grad_(True)
+        keep = torch.rand(tokens, features, generator=g) >= 0.1
+        lora(x, keep).square().mean().backward()
+    lora.eval()
+    lora.merge()
+    with torch.no_grad():
+        out = float(lora(torch.randn(tokens, features, generator=g)).sum())
+    lora.unmerge()
+    return out
