@@ -57,3 +57,26 @@ def two_losses_one_graph(module, router_logits: Tensor, kwargs_a: dict, kwargs_b
     loss_b = module.load_balancing_loss(leaf, **kwargs_b)
     (loss_a + loss_b).backward()
     return loss_a.detach(), loss_b.detach(), leaf.grad.detach().clone()
+
+
+def timing_run(module, seed: int, tokens: int, hidden: int, experts: int, k: int, steps: int) -> float:
+    """The timing workload, built here so no big tensor crosses the wire.
+
+    `steps` times: route seeded (tokens, hidden) activations through a (hidden, experts) gate
+    with capacity factor 1.25, then load_balancing_loss of the same logits with a padding mask,
+    and its backward; returns the summed losses.
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    w_gate = torch.randn(hidden, experts, generator=g) / hidden**0.5
+    total = 0.0
+    for _ in range(steps):
+        x = torch.randn(tokens, hidden, generator=g)
+        module.route(x, w_gate, k=k, capacity_factor=1.25)
+        logits = (x @ w_gate).requires_grad_(True)
+        mask = torch.rand(8, tokens // 8, generator=g) > 0.1
+        loss = module.load_balancing_loss(logits, k, mask)
+        loss.backward()
+        total += float(loss.detach())
+    return total
