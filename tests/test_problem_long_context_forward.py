@@ -257,6 +257,26 @@ def test_wrong_validation_does_not_raise_value_error(name):
         pass
 
 
+# wrong solution -> a weight whose shape it lets through: the reference raises ValueError, it does not
+WEIGHT_SHAPE_CASES = {"w_down_f_unchecked.patch": "w_down"}
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHT_SHAPE_CASES))
+def test_wrong_shape_check_lets_a_weight_through(name):
+    key = WEIGHT_SHAPE_CASES[name]
+    x, weights = oracle.make_inputs(8, 16, 8, 4, 2, seed=9)
+    weights = {**weights, key: torch.cat([weights[key], weights[key][:1]], dim=0)}  # one F row too many
+    kwargs = {"n_heads": 4, "n_kv_heads": 2}
+    with pytest.raises(ValueError, match=key):
+        reference.block_forward(x, weights, **kwargs)
+    try:
+        load_wrong(SLUG, name).block_forward(x, weights, **kwargs)
+    except ValueError:
+        pytest.fail(f"{name} raises ValueError for {key} of shape {tuple(weights[key].shape)}")
+    except Exception:  # the matmul's RuntimeError is the bug
+        pass
+
+
 driver = load(PROBLEM / "driver.py", "lcf_driver_for_tests")
 
 
@@ -308,7 +328,10 @@ def test_calls_in_one_process_expose_state_and_writes(module_name):
 def test_every_wrong_answer_solution_has_an_exposing_case():
     wrong_answers = {name for name, verdict in PROBLEM_ENTRY.wrong_solutions.items() if verdict.value == "Wrong Answer"}
     memory = {"mlp_all_positions.patch", "query_chunks_only.patch"}  # the memory test's budget: judge verify
-    assert wrong_answers == set(EXPOSING_CASES) | set(VALIDATION_CASES) | set(IN_PROCESS_CASES) | memory
+    assert (
+        wrong_answers
+        == set(EXPOSING_CASES) | set(VALIDATION_CASES) | set(WEIGHT_SHAPE_CASES) | set(IN_PROCESS_CASES) | memory
+    )
 
 
 # -- RoPE angle precision: the statement's rule, both ways ---------------------------------------

@@ -326,6 +326,14 @@ VALUE_ERROR_CASES = {
         )
         for name in WEIGHT_NAMES
     },
+    # the right C but an F that differs from w_gate's: checking w_down against C alone lets the
+    # matmul raise a RuntimeError instead
+    "weights['w_down'] is (9, 16) but w_gate's F is 8": (
+        X,
+        {**WEIGHTS, "w_down": torch.cat([WEIGHTS["w_down"], WEIGHTS["w_down"][:1]], dim=0)},
+        HEADS,
+        ("w_down",),
+    ),
 }
 
 
