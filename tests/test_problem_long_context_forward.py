@@ -155,7 +155,9 @@ def test_wrong_solutions_are_declared_in_their_headers():
     assert whole_files == {"naive_full_scores.py"}  # the one genuinely different implementation
     for name in found:
         wrong = PROBLEM_ENTRY.wrong_solution(name)
-        assert wrong.bug and (wrong.verdict.value == "Wrong Answer" or "measured" in wrong.header), name
+        assert wrong.bug and (
+            wrong.verdict.value == "Wrong Answer" or "measured" in wrong.header or name in LAYOUT_CASES
+        ), name
     assert META["limits"]["test_timeout_s"] < META["limits"]["suite_cpu_s"]
 
 
@@ -323,6 +325,23 @@ def test_calls_in_one_process_expose_state_and_writes(module_name):
         assert not any(revealed.values()) and not any(wrong_outputs)
     else:
         assert revealed[kind], f"{module_name}: the calls in one process do not reveal {kind}: {revealed}"
+
+
+# wrong solutions that only fail on inputs laid out non-contiguously in the worker (driver.strided_call)
+LAYOUT_CASES = {"x_flat_view.patch"}  # a Runtime Error: the view raises
+
+
+@pytest.mark.parametrize("module_name", ["reference", *sorted(LAYOUT_CASES)])
+def test_non_contiguous_inputs_expose_views(module_name):
+    module = reference if module_name == "reference" else load_wrong(SLUG, module_name)
+    x, weights = oracle.make_inputs(40, 32, 24, 4, 2, seed=27)
+    kwargs = {"n_heads": 4, "n_kv_heads": 2, "chunk_size": 16}
+    expected = oracle.oracle_block_forward(x, weights, n_heads=4, n_kv_heads=2).float()
+    if module_name == "reference":
+        assert within_tolerance(driver.strided_call(module, x, weights, kwargs), expected)
+        return
+    with pytest.raises(RuntimeError):
+        driver.strided_call(module, x, weights, kwargs)
 
 
 def test_every_wrong_answer_solution_has_an_exposing_case():

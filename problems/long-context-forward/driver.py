@@ -84,3 +84,22 @@ def watched_calls(module: ModuleType, calls: list[dict[str, Any]]) -> list[dict[
             aliases = [name for name, t in tensors.items() if _storages(t) & _storages(out)]
         results.append({"out": out, "modified": modified, "aliases": aliases})
     return results
+
+
+def _strided(t: Tensor) -> Tensor:
+    """The same values in a non-contiguous layout: a 2-D tensor column-major, a 1-D one at stride 2."""
+    if t.dim() == 2:
+        return t.t().contiguous().t()
+    return torch.stack([t, torch.zeros_like(t)], dim=1)[:, 0]
+
+
+def strided_call(module: ModuleType, x: Tensor, weights: dict[str, Tensor], kwargs: dict[str, Any]) -> Tensor:
+    """block_forward on x and every weight laid out non-contiguously, here in the worker.
+
+    The codec hands a direct call contiguous copies, so this layout only reaches the submission
+    when it is built on this side. The values are unchanged: the checker's oracle uses its own copy.
+    """
+    laid_out = {name: _strided(t) for name, t in weights.items()}
+    strided_x = _strided(x)
+    assert not strided_x.is_contiguous() and not any(t.is_contiguous() for t in laid_out.values())
+    return module.block_forward(strided_x, laid_out, **kwargs)

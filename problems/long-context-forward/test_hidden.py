@@ -271,6 +271,16 @@ def test_inputs_unchanged_and_output_new(candidate, dtype):
     watched(candidate, [call(x, weights, **args), call(x, weights, **args)])
 
 
+def test_non_contiguous_inputs(candidate):
+    # x column-major and every weight non-contiguous (2-D ones transposed in storage, norms at
+    # stride 2), laid out in the worker by driver.strided_call: `.view` on an input fails here
+    x, weights = make_inputs(40, 32, 24, 4, 2, seed=27)
+    kwargs = {"n_heads": 4, "n_kv_heads": 2, "chunk_size": 16}
+    out = candidate.driver.strided_call(x, weights, kwargs)
+    expected = expected_output(x, weights, 4, 2, chunk_size=16)
+    assert_close(out, expected, name=describe(x, weights, 4, 2, chunk_size=16, layout="non-contiguous x and weights"))
+
+
 # -- validation: each ValueError case of the statement on its own ---------------------------------
 
 X, WEIGHTS = make_inputs(8, 16, 8, 4, 2, seed=25)
