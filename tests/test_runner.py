@@ -104,3 +104,51 @@ def test_a_terminated_judge_submit_removes_the_container(docker_backend, tmp_pat
     took = signal_once_boxed(docker_backend, judge, signal.SIGTERM)
     assert took < 15, "SIGTERM waited for the box to finish"
     assert containers_of_process(docker_backend, judge.pid, settle_s=10) == [], "the container outlived the judge"
+
+
+# A probe of the worker's allocator: a 2 MiB block allocated after an equal one was freed. glibc's
+# default threshold slides up to the size of a freed mmapped block, so the second comes from the
+# heap and stays resident after its free; with the checker's fixed MALLOC_MMAP_THRESHOLD_ (1 MiB)
+# it is mmapped again. The answer is right only in the second case.
+MALLOC_PROBE = """
+import ctypes
+
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+
+
+def _in_heap(address):
+    for line in open("/proc/self/maps"):
+        if line.rstrip().endswith("[heap]"):
+            low, high = (int(x, 16) for x in line.split()[0].split("-"))
+            return low <= address < high
+    return False
+
+
+def add(a, b):
+    libc.free(libc.malloc(2 << 20))
+    second = libc.malloc(2 << 20)
+    mmapped = not _in_heap(second)
+    libc.free(second)
+    return a + b if mmapped else a + b + 1
+"""
+
+
+@pytest.mark.parametrize("backend_name", ["local", "docker"])
+def test_the_workers_allocator_returns_large_blocks_on_free(request, tmp_path: Path, backend_name) -> None:
+    """Per-call peak memory is only live memory if freed large blocks leave the process, in a worker
+    forked from a zygote that started before the run's environment (MALLOC_MMAP_THRESHOLD_) was set."""
+    if backend_name == "docker":
+        backend = request.getfixturevalue("docker_backend")
+    else:
+        from judge.backends.local import LocalBackend
+
+        backend = LocalBackend()
+    submission = tmp_path / "probe.py"
+    submission.write_text(MALLOC_PROBE)
+    from judge.catalog import load_problem
+
+    result = runner.run(load_problem(PROBE_PROBLEM), submission, "hidden", backend)
+    assert result.verdict.value == "Accepted", (result.message, [t.message for t in result.tests])

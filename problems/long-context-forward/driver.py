@@ -12,8 +12,6 @@ expected values live here: the checker computes those.
 
 from __future__ import annotations
 
-import ctypes
-import os
 from types import ModuleType
 from typing import Any
 
@@ -21,29 +19,6 @@ import torch
 from torch import Tensor
 
 torch.set_num_threads(1)
-
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-
-
-def _fix_mmap_threshold() -> None:
-    """Serve every allocation of 1 MiB or more from mmap, so that freeing it returns it.
-
-    The memory test reads the worker's peak RSS. The checker asks for this with
-    MALLOC_MMAP_THRESHOLD_, but the worker is forked from a zygote whose glibc read its
-    environment before that variable was set, so glibc keeps its sliding threshold: after a
-    freed 16 MiB block, later 16 MiB blocks come from the heap, are not given back, and the
-    heap grows block after block. A correct chunked block whose live temporaries fit the stated
-    64 MiB then measured 160-210 MiB. Setting the threshold here, when the worker loads this
-    driver (before any call), makes the peak track live memory again.
-    """
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(M_MMAP_THRESHOLD, int(os.environ.get("MALLOC_MMAP_THRESHOLD_", 2**20)))
-    except (OSError, AttributeError, ValueError):  # not glibc: nothing to fix
-        pass
-
-
-_fix_mmap_threshold()
 
 
 def _same(a: Tensor, b: Tensor) -> bool:

@@ -21,6 +21,7 @@ on is the same: it holds nothing of the run but what that message carries.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import json
 import os
@@ -130,6 +131,23 @@ def _receive_exactly(control: socket.socket, size: int) -> bytes:
     return bytes(data)
 
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter behind MALLOC_MMAP_THRESHOLD_
+
+
+def _apply_malloc_environment() -> None:
+    """glibc reads MALLOC_MMAP_THRESHOLD_ once, when a process starts. A preforked zygote started
+    before the run's worker environment existed, so the checker's setting (large blocks mmapped and
+    returned on free, a fixed threshold that never slides) is applied here with mallopt, which fixes
+    it the same way; without it the per-call peak memory counts blocks glibc keeps after a free."""
+    value = os.environ.get("MALLOC_MMAP_THRESHOLD_")
+    if not value:
+        return
+    try:
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, int(value))
+    except (OSError, AttributeError, ValueError):
+        pass  # not glibc: its allocator has no such setting
+
+
 def _serve_preforked(control: socket.socket) -> None:
     confine.set_dumpable(False)
     # Whatever the parent had open (its stdin and stdout, a fork server's sockets) is not ours.
@@ -149,6 +167,7 @@ def _serve_preforked(control: socket.socket) -> None:
     os.chdir(message["cwd"])
     os.environ.clear()
     os.environ.update(message["env"])
+    _apply_malloc_environment()
     confine.drop_to_user(message["user"])
     confine.set_dumpable(False)  # a uid change resets it
     threads = os.environ.get("OMP_NUM_THREADS")
