@@ -74,8 +74,9 @@ def test_docker_spreads_over_the_engines_cores_not_one_boxs_quota(toy_problem, m
     from judge.backends.docker import DockerBackend
 
     monkeypatch.delenv(WORKERS_ENV, raising=False)
-    laptop = DockerBackend("judge-sandbox:any", cpus=2.0, warm_boxes=False)  # no engine needed: nothing runs
-    laptop.engine_cpus = 8.0
-    assert spread_workers(toy_problem, laptop) == 4, "8 cores: 4 boxes of 2 CPUs each, at most MAX_SPREAD"
-    laptop.engine_cpus = 2.0
-    assert spread_workers(toy_problem, laptop) == 2
+
+    def machine(cores: float) -> DockerBackend:  # no engine needed: nothing runs
+        return DockerBackend("judge-sandbox:any", cpus=2.0, warm_boxes=False, engine_cpus=cores)
+
+    assert spread_workers(toy_problem, machine(8.0)) == 4, "8 cores: 4 boxes of 2 CPUs each, at most MAX_SPREAD"
+    assert spread_workers(toy_problem, machine(2.0)) == 2

@@ -196,15 +196,17 @@ class DockerBackend:
         cpus: float = 2.0,
         client: Any = None,
         warm_boxes: bool | None = None,
+        engine_cpus: float | None = None,
     ) -> None:
         """`client`: an engine client for this thread (others connect their own); None connects on first use.
 
         `warm_boxes`: claim and leave warm boxes (warm.py); None: the user's setting (on by default).
+        `engine_cpus`: the cores of the engine's machine, which a spread run divides its tests over (default `cpus`).
         """
         self.image = image
         self.gpus = gpus
         self.cpus = cpus  # each box's CPU quota
-        self.engine_cpus = cpus  # the engine's machine (connect() reads it): how many boxes a run may spread over
+        self.engine_cpus = engine_cpus or cpus  # the engine's machine: how many boxes a run may spread over
         self.owner = owner_label()
         self._local = threading.local()
         if client is not None:
@@ -269,9 +271,7 @@ class DockerBackend:
         remove_leftovers(client)
         engine_cpus = float(info.get("NCPU", 2))
         cpus = float(os.environ.get(CPUS_ENV) or min(2.0, engine_cpus))
-        backend = cls(tag, gpus=gpus, cpus=min(cpus, engine_cpus), client=client)
-        backend.engine_cpus = engine_cpus
-        return backend
+        return cls(tag, gpus=gpus, cpus=min(cpus, engine_cpus), client=client, engine_cpus=engine_cpus)
 
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
@@ -440,7 +440,7 @@ class DockerBackend:
         client = self._client()
         attached = client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         sock = getattr(attached, "_sock", attached)
-        events = _OomWatch(container.id) if claimed else None
+        exit_watch = _ExitWatch(container.id) if claimed else None  # subscribed before the box can end
         if claimed:  # a warm box that gave up waiting before the attach would never answer it
             try:
                 container.reload()
@@ -449,15 +449,10 @@ class DockerBackend:
                 running = False
             if not running:
                 _close_attach(attached)
-                events.close()
+                exit_watch.close()
                 raise docker.errors.NotFound(f"warm box {container.name} ended before its run arrived")
         reader = StreamReader(RESULT_STDOUT_LIMIT, ProgressScanner(progress))
-        timed_out = False
-        exited: dict[str, Any] = {}
-        waiter = None
-        if claimed:
-            waiter = threading.Thread(target=_wait_exit, args=(container.id, exited), daemon=True)
-            waiter.start()
+        timed_out = ended = False
         with self._live_lock:
             self._live.add(container)
         try:
@@ -488,7 +483,8 @@ class DockerBackend:
                 if not chunk:
                     break
                 reader.feed(chunk)
-                if reader.overflow or reader.result_ended():
+                ended = reader.result_ended()
+                if reader.overflow or ended:
                     break
         finally:
             _close_attach(attached)
@@ -497,16 +493,15 @@ class DockerBackend:
         if timed_out or reader.overflow:
             _kill(container)
         killed_outside = False
-        if reader.result_ended():  # the whole result is in: the box's exit can tell nothing more
-            if events is not None:
-                events.close()
+        if ended:  # the whole result is in: the box's exit can tell nothing more
+            if exit_watch is not None:
+                exit_watch.close()
             exit_code, oom = None, False
-        elif waiter is not None:
-            waiter.join(timeout=30)
-            exit_code = exited.get("StatusCode")
-            # auto-removed, so no State to read: the engine's oom event says whether the kernel
-            # killed it for memory; a SIGKILL that is neither that nor our own kill came from outside
-            oom = events.saw_oom(wait_s=5.0 if exit_code == 137 else 0.0) and not timed_out
+        elif exit_watch is not None:
+            # auto-removed, so no State to read: the engine's events say whether the kernel killed it
+            # for memory; a SIGKILL that is neither that nor our own kill came from outside
+            exit_code, oom = exit_watch.result(timeout_s=30)
+            oom = oom and not timed_out
             killed_outside = exit_code == 137 and not oom and not timed_out and not reader.overflow
         else:
             status = container.wait(timeout=30)
@@ -561,46 +556,50 @@ def _await_removal(container: Any, timeout_s: float = 30.0) -> None:
             raise
 
 
-class _OomWatch:
-    """The engine's events for one claimed box, from before its run: did the kernel OOM-kill it?
+class _ExitWatch:
+    """How a claimed warm box ended, from the engine's events: its exit code, and whether the
+    kernel OOM-killed it (an auto-removed box leaves no State to read afterwards).
 
-    An auto-removed box leaves no State.OOMKilled to read; its `oom` event is the record. The
-    subscription is made here, before the run is sent, and read in a thread until the box dies.
+    Subscribed before the run is sent, so no event is missed; read in a thread until the box's
+    `die` event. Where the engine gives no events, the thread waits for the exit code instead.
     """
 
     def __init__(self, container_id: str) -> None:
-        self._oom = threading.Event()
+        self.exit_code: int | None = None
+        self.oom = False
         self._done = threading.Event()
         try:
             self._stream = engine().api.events(
                 filters={"container": container_id, "event": ["oom", "die"]}, decode=True
             )
-        except Exception:  # no events: an exit of 137 then reads as killed from outside (judged again)
+        except Exception:
             self._stream = None
-            self._done.set()
-            return
-        threading.Thread(target=self._read, name="judge-box-events", daemon=True).start()
+        threading.Thread(target=self._read, args=(container_id,), name="judge-box-exit", daemon=True).start()
 
-    def _read(self) -> None:
+    def _read(self, container_id: str) -> None:
         try:
+            if self._stream is None:
+                self.exit_code = engine().api.wait(container_id).get("StatusCode")
+                return
             for event in self._stream:
                 action = event.get("Action") or event.get("status")
                 if action == "oom":
-                    self._oom.set()
+                    self.oom = True
                 elif action == "die":
+                    code = (event.get("Actor") or {}).get("Attributes", {}).get("exitCode")
+                    self.exit_code = int(code) if code is not None else None
                     break
         except Exception:
-            pass  # closed, or the engine went away
+            pass  # closed, removed before the wait, or the engine went away: the exit is unknown
         finally:
             self._done.set()
             self.close()
 
-    def saw_oom(self, wait_s: float) -> bool:
-        """Whether an oom event came, waiting up to `wait_s` for the box's die event to arrive."""
-        if wait_s:
-            self._done.wait(wait_s)
+    def result(self, timeout_s: float) -> tuple[int | None, bool]:
+        """(exit code or None, OOM-killed), once the box has ended (at most `timeout_s` from now)."""
+        self._done.wait(timeout_s)
         self.close()
-        return self._oom.is_set()
+        return self.exit_code, self.oom
 
     def close(self) -> None:
         if self._stream is not None:
@@ -608,16 +607,6 @@ class _OomWatch:
                 self._stream.close()
             except Exception:
                 pass
-
-
-def _wait_exit(container_id: str, into: dict[str, Any]) -> None:
-    """Wait for a claimed warm box to stop (its own client: this runs beside the stream)."""
-    import docker
-
-    try:
-        into.update(engine().api.wait(container_id))
-    except (docker.errors.APIError, OSError):
-        pass  # removed before the wait was registered: the exit status is unknown
 
 
 def _kill(container: Any) -> None:
